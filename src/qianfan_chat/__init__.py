@@ -1,0 +1,90 @@
+"""qianfan-chat: a fast, typed client for Baidu AI Cloud Qianfan chat models.
+
+Code written for the official SDK's ``qianfan.ChatCompletion`` runs with
+``import qianfan_chat as qianfan``::
+
+    import qianfan_chat as qianfan
+
+    chat = qianfan.ChatCompletion(model="ERNIE-Bot")
+    print(chat.do(messages=[{"role": "user", "content": "你好"}])["result"])
+
+Importing this package is cheap: the client (and httpx) load on first use of a name below;
+the local server (``qianfan_chat.server``), the LangChain model (``qianfan_chat.langchain``)
+and the CLI are never imported from here.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    CredentialsError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    QianfanError,
+    QuotaExceededError,
+    RateLimitError,
+    ServerError,
+    StreamInterruptedError,
+    UnknownModelError,
+)
+from ._messages import Messages
+from ._response import QfResponse
+
+if TYPE_CHECKING:
+    from ._client import ChatCompletion
+    from ._stream import AsyncChatStream, ChatStream
+    from ._v1 import UnlistedParameterWarning
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "ChatCompletion": "._client",
+    "ChatStream": "._stream",
+    "AsyncChatStream": "._stream",
+    "UnlistedParameterWarning": "._v1",
+}
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AsyncChatStream",
+    "AuthenticationError",
+    "BadRequestError",
+    "ChatCompletion",
+    "ChatStream",
+    "CredentialsError",
+    "InvalidRequestError",
+    "Messages",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "QfResponse",
+    "QianfanError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "ServerError",
+    "StreamInterruptedError",
+    "UnknownModelError",
+    "UnlistedParameterWarning",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'qianfan_chat' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,114 @@
+"""OAuth access tokens for App AK/SK: one per (base URL, AK, SK), shared process-wide.
+
+A token is refreshed ahead of ``expires_in`` (monotonic clock) and fetched once however many
+threads and tasks ask at the same moment: threads queue on a ``threading.Lock``, tasks of one
+event loop on an ``asyncio.Lock`` of that loop, and every waiter re-checks the cache before
+fetching. On error 110/111 the caller invalidates *the token it used* (a newer one someone else
+fetched is kept) and fetches once more. Unlike the official SDK there is no hour-long throttle.
+
+The fetch itself is done by the client's shells (sync or async), passed in as a callable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+# Refresh when less than this share of the lifetime is left (at most REFRESH_AHEAD_MAX seconds
+# ahead): a 30-day token is renewed 1 hour early, a 100 s token 10 s early.
+REFRESH_AHEAD_SHARE = 0.1
+REFRESH_AHEAD_MAX = 3600.0
+
+
+@dataclass
+class _TokenSlot:
+    token: str | None = None
+    refresh_at: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    loop_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = field(
+        default_factory=weakref.WeakKeyDictionary
+    )
+
+    def fresh(self, stale: str | None) -> str | None:
+        if self.token and self.token != stale and time.monotonic() < self.refresh_at:
+            return self.token
+        return None
+
+    def store(self, token: str, expires_in: float) -> None:
+        ahead = min(expires_in * REFRESH_AHEAD_SHARE, REFRESH_AHEAD_MAX)
+        self.token = token
+        self.refresh_at = time.monotonic() + max(expires_in - ahead, 0.0)
+
+    def loop_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        with self.lock:
+            lock = self.loop_locks.get(loop)
+            if lock is None:
+                lock = self.loop_locks[loop] = asyncio.Lock()
+            return lock
+
+
+_slots: dict[str, _TokenSlot] = {}
+_slots_lock = threading.Lock()
+
+
+def _slot(base_url: str, ak: str, sk: str) -> _TokenSlot:
+    # Keyed by a digest so the process-wide table never holds the secret key in clear.
+    key = hashlib.sha256(f"{base_url}\0{ak}\0{sk}".encode()).hexdigest()
+    with _slots_lock:
+        slot = _slots.get(key)
+        if slot is None:
+            slot = _slots[key] = _TokenSlot()
+        return slot
+
+
+Fetch = Callable[[], tuple[str, float]]
+AsyncFetch = Callable[[], Awaitable[tuple[str, float]]]
+
+
+class OAuthTokens:
+    """The token source of one client: ``get(fetch, stale=None)`` / ``aget(...)``.
+
+    ``stale`` is a token the server just rejected; it is never returned again.
+    """
+
+    def __init__(self, base_url: str, ak: str, sk: str) -> None:
+        self._slot = _slot(base_url, ak, sk)
+
+    def get(self, fetch: Fetch, stale: str | None = None) -> str:
+        slot = self._slot
+        token = slot.fresh(stale)
+        if token:
+            return token
+        with slot.lock:
+            token = slot.fresh(stale)
+            if token:
+                return token
+            slot.store(*fetch())
+            assert slot.token is not None
+            return slot.token
+
+    async def aget(self, fetch: AsyncFetch, stale: str | None = None) -> str:
+        slot = self._slot
+        token = slot.fresh(stale)
+        if token:
+            return token
+        async with slot.loop_lock():
+            token = slot.fresh(stale)
+            if token:
+                return token
+            new_token, expires_in = await fetch()
+            with slot.lock:
+                slot.store(new_token, expires_in)
+            return new_token
+
+
+def clear_token_cache() -> None:
+    """Forget every cached token (for tests and for credential rotation)."""
+    with _slots_lock:
+        _slots.clear()

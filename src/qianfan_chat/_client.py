@@ -1,0 +1,573 @@
+"""``ChatCompletion``: the official SDK's chat surface (seed document 001), done right.
+
+The call logic lives in :mod:`._flow` (I/O-free); this module prepares a call (model
+resolution, body, validation — all before the network) and performs the flow's actions with one
+pooled ``httpx.Client`` (sync) or one ``httpx.AsyncClient`` per event loop (async).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import weakref
+from collections.abc import Generator, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Any, Literal, overload
+
+import httpx
+
+from . import _v1
+from ._auth import OAuthTokens
+from ._config import (
+    DEFAULT_API_PREFIX,
+    DEFAULT_BACKOFF_FACTOR,
+    DEFAULT_BASE_URL,
+    DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_RETRY_COUNT,
+    Credentials,
+    env_float,
+    env_str,
+)
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    InvalidRequestError,
+    QianfanError,
+)
+from ._flow import (
+    CallSpec,
+    GetToken,
+    OpenStream,
+    Send,
+    Sleep,
+    call_flow,
+    reply,
+    token_request,
+)
+from ._logging import install_redaction, logger, redact
+from ._models import ModelSpec, model_table
+from ._response import QfResponse
+from ._retry import RetryPolicy
+from ._stream import AsyncChatStream, ChatStream
+
+DEFAULT_BATCH_WORKERS = 8  # batch_do / abatch_do concurrency when worker_num is not given
+
+
+def _connection_error(exc: httpx.HTTPError) -> APIConnectionError:
+    # httpx's messages do not carry the URL, but redact anyway: nothing secret leaves here.
+    detail = redact(str(exc)) or type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(f"request timed out ({type(exc).__name__}: {detail})")
+    return APIConnectionError(f"connection failed ({type(exc).__name__}: {detail})")
+
+
+def _not_a_stream(response: httpx.Response, statistic: dict[str, Any]) -> QianfanError:
+    """A stream request answered with a whole JSON body: the typed error it carries."""
+    try:
+        reply(response, statistic)
+    except QianfanError as exc:
+        return exc
+    ctype = response.headers.get("content-type", "")
+    return APIError(f"expected an event stream, got {ctype!r}", status_code=response.status_code)
+
+
+def _is_event_stream(response: httpx.Response) -> bool:
+    return "text/event-stream" in response.headers.get("content-type", "")
+
+
+class ChatCompletion:
+    """Chat with a Qianfan model through the v1 API.
+
+    Example::
+
+        import qianfan_chat as qianfan
+
+        chat = qianfan.ChatCompletion()          # ERNIE-Bot-turbo; QIANFAN_AK / QIANFAN_SK
+        resp = chat.do(messages=[{"role": "user", "content": "你好"}])
+        print(resp["result"])
+
+        for chunk in chat.do(messages=[...], model="ERNIE-Bot", stream=True):
+            print(chunk["result"], end="")
+
+    ``model`` is a name from the model table (case-insensitive); ``endpoint`` names a deployed
+    service (``/chat/{endpoint}``); ``api_path`` is a full path used verbatim (private
+    deployments). Credentials and settings come from the arguments or the ``QIANFAN_*``
+    environment variables, read when the object is made.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        endpoint: str | None = None,
+        *,
+        ak: str | None = None,
+        sk: str | None = None,
+        access_token: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        base_url: str | None = None,
+        api_prefix: str | None = None,
+        api_path: str | None = None,
+        retry_count: int | None = None,
+        request_timeout: float | None = None,
+        backoff_factor: float | None = None,
+        http_client: httpx.Client | httpx.AsyncClient | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._credentials = Credentials.resolve(
+            ak=ak, sk=sk, access_token=access_token, access_key=access_key, secret_key=secret_key
+        )
+        self.base_url = (base_url or env_str("QIANFAN_BASE_URL", DEFAULT_BASE_URL)).rstrip("/")
+        self.api_prefix = "/" + (
+            api_prefix or env_str("QIANFAN_MODEL_API_PREFIX", DEFAULT_API_PREFIX)
+        ).strip("/")
+        self.model = model
+        self.endpoint = endpoint
+        self.api_path = api_path
+        self._spec = None if (endpoint or api_path) else model_table().resolve(model)
+        self.retry_count = int(
+            retry_count
+            if retry_count is not None
+            else env_float("QIANFAN_LLM_API_RETRY_COUNT", DEFAULT_RETRY_COUNT)
+        )
+        self.request_timeout = float(
+            request_timeout
+            if request_timeout is not None
+            else env_float("QIANFAN_LLM_API_RETRY_TIMEOUT", DEFAULT_REQUEST_TIMEOUT)
+        )
+        self.backoff_factor = float(
+            backoff_factor
+            if backoff_factor is not None
+            else env_float("QIANFAN_LLM_API_RETRY_BACKOFF_FACTOR", DEFAULT_BACKOFF_FACTOR)
+        )
+        self._check_call_options(self.retry_count, self.request_timeout, self.backoff_factor)
+        if isinstance(http_client, httpx.AsyncClient):
+            async_http_client, http_client = http_client, None
+        self._user_client = http_client
+        self._user_async_client = async_http_client
+        self._client: httpx.Client | None = None
+        self._async_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, httpx.AsyncClient
+        ] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+        self._tokens: OAuthTokens | None = None
+        creds = self._credentials
+        if creds.mode == "oauth":
+            assert creds.ak is not None and creds.sk is not None
+            self._tokens = OAuthTokens(self.base_url, creds.ak.get(), creds.sk.get())
+        install_redaction()
+
+    def __repr__(self) -> str:
+        target = f"endpoint={self.endpoint!r}" if self.endpoint else f"model={self.model!r}"
+        return (
+            f"ChatCompletion({target}, base_url={self.base_url!r}, auth={self._credentials.mode!r})"
+        )
+
+    # -- preparing a call (pure) ------------------------------------------------------------
+
+    @staticmethod
+    def _check_call_options(retry_count: int, timeout: float, backoff: float) -> None:
+        if retry_count < 0:
+            raise InvalidRequestError("retry_count", f"must be >= 0, got {retry_count}")
+        if not timeout > 0:
+            raise InvalidRequestError("request_timeout", f"must be > 0 seconds, got {timeout}")
+        if backoff < 0:
+            raise InvalidRequestError("backoff_factor", f"must be >= 0, got {backoff}")
+
+    def _target(self, model: str | None, endpoint: str | None) -> tuple[str, ModelSpec | None]:
+        if endpoint:
+            return _v1.chat_path(self.api_prefix, spec=None, endpoint=endpoint), None
+        if model is not None:
+            spec = model_table().resolve(model)
+            return _v1.chat_path(self.api_prefix, spec=spec, endpoint=None), spec
+        if self.api_path:
+            return "/" + self.api_path.lstrip("/"), None
+        if self.endpoint:
+            return _v1.chat_path(self.api_prefix, spec=None, endpoint=self.endpoint), None
+        return _v1.chat_path(self.api_prefix, spec=self._spec, endpoint=None), self._spec
+
+    def _prepare(
+        self,
+        messages: Iterable[Mapping[str, Any]],
+        *,
+        model: str | None,
+        endpoint: str | None,
+        stream: bool,
+        retry_count: int | None,
+        request_timeout: float | None,
+        backoff_factor: float | None,
+        request_id: str | None,
+        params: Mapping[str, Any],
+    ) -> CallSpec:
+        path, spec = self._target(model, endpoint)
+        body = _v1.build_body(messages, params, stream=stream)
+        _v1.validate(body, spec)
+        policy = RetryPolicy(
+            self.retry_count if retry_count is None else retry_count,
+            self.backoff_factor if backoff_factor is None else backoff_factor,
+        )
+        timeout = self.request_timeout if request_timeout is None else request_timeout
+        self._check_call_options(policy.retry_count, timeout, policy.backoff_factor)
+        return CallSpec(
+            base_url=self.base_url,
+            path=path,
+            content=json.dumps(body, ensure_ascii=False).encode(),
+            credentials=self._credentials,
+            policy=policy,
+            timeout=timeout,
+            stream=stream,
+            headers={_v1.REQUEST_ID_HEADER: request_id} if request_id else {},
+        )
+
+    # -- the sync shell ---------------------------------------------------------------------
+
+    def _sync_client(self) -> httpx.Client:
+        if self._user_client is not None:
+            return self._user_client
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = httpx.Client()
+        return self._client
+
+    def _send(self, action: Send) -> httpx.Response:
+        client = self._sync_client()
+        request = client.build_request(
+            action.method,
+            action.url,
+            params=action.params,
+            headers=action.headers,
+            content=action.content,
+            timeout=action.timeout,
+        )
+        logger.debug("POST %s", redact(str(request.url)))
+        try:
+            return client.send(request, stream=action.stream)
+        except httpx.HTTPError as exc:
+            raise _connection_error(exc) from exc
+
+    def _fetch_token(self, timeout: float) -> tuple[str, float]:
+        creds = self._credentials
+        assert creds.ak is not None and creds.sk is not None
+        response = self._send(token_request(self.base_url, creds.ak.get(), creds.sk.get(), timeout))
+        return _v1.parse_token_reply(response.status_code, response.headers, response.content)
+
+    def _perform(self, action: Any, spec: CallSpec) -> Any:
+        if isinstance(action, Send):
+            return self._send(action)
+        if isinstance(action, GetToken):
+            assert self._tokens is not None
+            return self._tokens.get(lambda: self._fetch_token(spec.timeout), action.stale)
+        if isinstance(action, OpenStream):
+            response: httpx.Response = action.response
+            if not _is_event_stream(response):
+                try:
+                    response.read()
+                except httpx.HTTPError as exc:
+                    raise _connection_error(exc) from exc
+                finally:
+                    response.close()
+                raise _not_a_stream(response, action.statistic)
+            return ChatStream(response, action.statistic)._prime()
+        assert isinstance(action, Sleep)
+        time.sleep(action.seconds)
+        return None
+
+    def _run(self, spec: CallSpec) -> Any:
+        flow: Generator[Any, Any, Any] = call_flow(spec)
+        value: Any = None
+        error: QianfanError | None = None
+        while True:
+            try:
+                action = flow.throw(error) if error is not None else flow.send(value)
+            except StopIteration as stop:
+                return stop.value
+            value, error = None, None
+            try:
+                value = self._perform(action, spec)
+            except QianfanError as exc:
+                error = exc
+
+    @overload
+    def do(
+        self,
+        messages: Iterable[Mapping[str, Any]],
+        *,
+        model: str | None = ...,
+        endpoint: str | None = ...,
+        stream: Literal[False] = ...,
+        retry_count: int | None = ...,
+        request_timeout: float | None = ...,
+        backoff_factor: float | None = ...,
+        request_id: str | None = ...,
+        **params: Any,
+    ) -> QfResponse: ...
+
+    @overload
+    def do(
+        self,
+        messages: Iterable[Mapping[str, Any]],
+        *,
+        model: str | None = ...,
+        endpoint: str | None = ...,
+        stream: Literal[True],
+        retry_count: int | None = ...,
+        request_timeout: float | None = ...,
+        backoff_factor: float | None = ...,
+        request_id: str | None = ...,
+        **params: Any,
+    ) -> ChatStream: ...
+
+    def do(
+        self,
+        messages: Iterable[Mapping[str, Any]],
+        *,
+        model: str | None = None,
+        endpoint: str | None = None,
+        stream: bool = False,
+        retry_count: int | None = None,
+        request_timeout: float | None = None,
+        backoff_factor: float | None = None,
+        request_id: str | None = None,
+        **params: Any,
+    ) -> QfResponse | ChatStream:
+        """Send one chat request. With ``stream=True``, returns a :class:`ChatStream` of chunks.
+
+        Every body parameter of the SDK page passes through ``params`` (``temperature``,
+        ``top_p``, ``penalty_score``, ``system``, ``stop``, ``functions``, ``user_id``, ...).
+        Invalid messages or parameters raise :class:`InvalidRequestError` before any request.
+        """
+        spec = self._prepare(
+            messages,
+            model=model,
+            endpoint=endpoint,
+            stream=stream,
+            retry_count=retry_count,
+            request_timeout=request_timeout,
+            backoff_factor=backoff_factor,
+            request_id=request_id,
+            params=params,
+        )
+        result: QfResponse | ChatStream = self._run(spec)
+        return result
+
+    def batch_do(
+        self,
+        messages_list: Sequence[Iterable[Mapping[str, Any]]],
+        worker_num: int | None = None,
+        **kwargs: Any,
+    ) -> list[QfResponse | Exception]:
+        """Send several conversations concurrently (at most ``worker_num`` at a time, default
+        8). Results come in input order; a failed item's exception stands in its place."""
+        if kwargs.get("stream"):
+            raise InvalidRequestError("stream", "batch_do does not stream; call do(stream=True)")
+        workers = _workers(worker_num, len(messages_list))
+
+        def one(messages: Iterable[Mapping[str, Any]]) -> QfResponse | Exception:
+            try:
+                result: QfResponse = self.do(messages, **kwargs)
+            except Exception as exc:
+                return exc
+            return result
+
+        if not messages_list:
+            return []
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qianfan-batch") as pool:
+            return list(pool.map(one, messages_list))
+
+    def close(self) -> None:
+        """Close the pooled connections this object opened (never a caller's client)."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def __enter__(self) -> ChatCompletion:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- the async shell --------------------------------------------------------------------
+
+    def _async_client(self) -> httpx.AsyncClient:
+        if self._user_async_client is not None:
+            return self._user_async_client
+        # One client per event loop: connections belong to the loop that opened them, so a
+        # new loop (each asyncio.run) gets its own pool, and a closed loop's pool is dropped.
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._async_clients.get(loop)
+            if client is None:
+                for old_loop in [lp for lp in self._async_clients if lp.is_closed()]:
+                    del self._async_clients[old_loop]
+                client = self._async_clients[loop] = httpx.AsyncClient()
+        return client
+
+    async def _asend(self, action: Send) -> httpx.Response:
+        client = self._async_client()
+        request = client.build_request(
+            action.method,
+            action.url,
+            params=action.params,
+            headers=action.headers,
+            content=action.content,
+            timeout=action.timeout,
+        )
+        logger.debug("POST %s", redact(str(request.url)))
+        try:
+            return await client.send(request, stream=action.stream)
+        except httpx.HTTPError as exc:
+            raise _connection_error(exc) from exc
+
+    async def _afetch_token(self, timeout: float) -> tuple[str, float]:
+        creds = self._credentials
+        assert creds.ak is not None and creds.sk is not None
+        response = await self._asend(
+            token_request(self.base_url, creds.ak.get(), creds.sk.get(), timeout)
+        )
+        return _v1.parse_token_reply(response.status_code, response.headers, response.content)
+
+    async def _aperform(self, action: Any, spec: CallSpec) -> Any:
+        if isinstance(action, Send):
+            return await self._asend(action)
+        if isinstance(action, GetToken):
+            assert self._tokens is not None
+            return await self._tokens.aget(lambda: self._afetch_token(spec.timeout), action.stale)
+        if isinstance(action, OpenStream):
+            response: httpx.Response = action.response
+            if not _is_event_stream(response):
+                try:
+                    await response.aread()
+                except httpx.HTTPError as exc:
+                    raise _connection_error(exc) from exc
+                finally:
+                    await response.aclose()
+                raise _not_a_stream(response, action.statistic)
+            return await AsyncChatStream(response, action.statistic)._prime()
+        assert isinstance(action, Sleep)
+        await asyncio.sleep(action.seconds)
+        return None
+
+    async def _arun(self, spec: CallSpec) -> Any:
+        flow: Generator[Any, Any, Any] = call_flow(spec)
+        value: Any = None
+        error: QianfanError | None = None
+        while True:
+            try:
+                action = flow.throw(error) if error is not None else flow.send(value)
+            except StopIteration as stop:
+                return stop.value
+            value, error = None, None
+            try:
+                value = await self._aperform(action, spec)
+            except QianfanError as exc:
+                error = exc
+
+    @overload
+    async def ado(
+        self,
+        messages: Iterable[Mapping[str, Any]],
+        *,
+        model: str | None = ...,
+        endpoint: str | None = ...,
+        stream: Literal[False] = ...,
+        retry_count: int | None = ...,
+        request_timeout: float | None = ...,
+        backoff_factor: float | None = ...,
+        request_id: str | None = ...,
+        **params: Any,
+    ) -> QfResponse: ...
+
+    @overload
+    async def ado(
+        self,
+        messages: Iterable[Mapping[str, Any]],
+        *,
+        model: str | None = ...,
+        endpoint: str | None = ...,
+        stream: Literal[True],
+        retry_count: int | None = ...,
+        request_timeout: float | None = ...,
+        backoff_factor: float | None = ...,
+        request_id: str | None = ...,
+        **params: Any,
+    ) -> AsyncChatStream: ...
+
+    async def ado(
+        self,
+        messages: Iterable[Mapping[str, Any]],
+        *,
+        model: str | None = None,
+        endpoint: str | None = None,
+        stream: bool = False,
+        retry_count: int | None = None,
+        request_timeout: float | None = None,
+        backoff_factor: float | None = None,
+        request_id: str | None = None,
+        **params: Any,
+    ) -> QfResponse | AsyncChatStream:
+        """The async :meth:`do`. With ``stream=True``, returns an :class:`AsyncChatStream`."""
+        spec = self._prepare(
+            messages,
+            model=model,
+            endpoint=endpoint,
+            stream=stream,
+            retry_count=retry_count,
+            request_timeout=request_timeout,
+            backoff_factor=backoff_factor,
+            request_id=request_id,
+            params=params,
+        )
+        result: QfResponse | AsyncChatStream = await self._arun(spec)
+        return result
+
+    async def abatch_do(
+        self,
+        messages_list: Sequence[Iterable[Mapping[str, Any]]],
+        worker_num: int | None = None,
+        **kwargs: Any,
+    ) -> list[QfResponse | Exception]:
+        """The async :meth:`batch_do`: bounded concurrency, input order, errors in place."""
+        if kwargs.get("stream"):
+            raise InvalidRequestError("stream", "abatch_do does not stream; call ado(stream=True)")
+        gate = asyncio.Semaphore(_workers(worker_num, len(messages_list)))
+
+        async def one(messages: Iterable[Mapping[str, Any]]) -> QfResponse | Exception:
+            async with gate:
+                try:
+                    result: QfResponse = await self.ado(messages, **kwargs)
+                except Exception as exc:
+                    return exc
+                return result
+
+        return list(await asyncio.gather(*(one(m) for m in messages_list)))
+
+    async def aclose(self) -> None:
+        """Close this loop's pooled connections (and the sync ones)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._async_clients.pop(loop, None)
+        if client is not None:
+            await client.aclose()
+        self.close()
+
+    async def __aenter__(self) -> ChatCompletion:
+        return self
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+def _workers(worker_num: int | None, items: int) -> int:
+    if worker_num is not None and worker_num < 1:
+        raise InvalidRequestError("worker_num", f"must be >= 1, got {worker_num}")
+    return worker_num or max(1, min(DEFAULT_BATCH_WORKERS, items))

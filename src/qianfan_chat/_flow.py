@@ -1,0 +1,177 @@
+"""One chat call as a sans-I/O flow, shared by the sync and the async client.
+
+:func:`call_flow` is a generator: it *yields actions* (:class:`Send`, :class:`GetToken`,
+:class:`OpenStream`, :class:`Sleep`) and receives their results; every decision — auth,
+signing, reading the reply, which errors to retry, how long to wait, refreshing a rejected
+token — is made here, once. The shells in ``_client.py`` only perform the actions, with
+``httpx.Client`` or ``httpx.AsyncClient`` (the pattern of httpx's own auth flows).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from . import _v1
+from ._codes import TOKEN_ERRORS
+from ._config import Credentials
+from ._errors import APIError, CredentialsError, QianfanError
+from ._response import QfResponse
+from ._retry import MAX_RETRY_AFTER, RetryPolicy, is_retryable, retry_after_seconds
+from ._signing import sign_request_headers
+
+NO_CREDENTIALS = (
+    "no Qianfan credentials: set QIANFAN_AK and QIANFAN_SK (app API key and secret key), or "
+    "QIANFAN_ACCESS_TOKEN, or QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY (IAM keys), or pass "
+    "ak=/sk=, access_token= or access_key=/secret_key="
+)
+
+
+class HTTPReply(Protocol):
+    """What the flow reads of an ``httpx.Response``."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def content(self) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    method: str
+    url: str
+    params: dict[str, str] | None
+    headers: dict[str, str]
+    content: bytes | None
+    timeout: float
+    stream: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GetToken:
+    """Ask the shell for an OAuth token; ``stale`` is one the server just rejected."""
+
+    stale: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenStream:
+    """Turn a streaming response into a stream object, reading up to its first chunk (an error
+    there is still retried: nothing has reached the caller yet)."""
+
+    response: Any
+    statistic: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    seconds: float
+
+
+Action = Send | GetToken | OpenStream | Sleep
+
+
+@dataclass(frozen=True, slots=True)
+class CallSpec:
+    """Everything one call needs, already validated."""
+
+    base_url: str
+    path: str
+    content: bytes
+    credentials: Credentials
+    policy: RetryPolicy
+    timeout: float
+    stream: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _authorize(spec: CallSpec, token: str | None) -> tuple[dict[str, str] | None, dict[str, str]]:
+    creds = spec.credentials
+    headers = {"Content-Type": "application/json", **spec.headers}
+    mode = creds.mode
+    if mode == "oauth":
+        return {"access_token": token or ""}, headers
+    if mode == "token":
+        assert creds.access_token is not None
+        return {"access_token": creds.access_token.get()}, headers
+    assert creds.access_key is not None and creds.secret_key is not None
+    headers.update(
+        sign_request_headers(
+            access_key=creds.access_key.get(),
+            secret_key=creds.secret_key.get(),
+            method="POST",
+            url=spec.base_url + spec.path,
+            headers=headers,
+        )
+    )
+    return None, headers
+
+
+def call_flow(spec: CallSpec) -> Generator[Action, Any, Any]:
+    """Run one call to completion: returns a :class:`QfResponse` or an opened stream."""
+    mode = spec.credentials.mode
+    if mode is None:
+        raise CredentialsError(NO_CREDENTIALS)
+    started = time.perf_counter()
+    attempts = retries = 0
+    stale: str | None = None
+    refreshed = False
+    url = spec.base_url + spec.path
+    while True:
+        attempts += 1
+        token: str | None = None
+        attempt_started = time.perf_counter()
+        try:
+            if mode == "oauth":
+                token = yield GetToken(stale)
+            params, headers = _authorize(spec, token)
+            response = yield Send(
+                "POST", url, params, headers, spec.content, spec.timeout, spec.stream
+            )
+            statistic = {
+                "attempts": attempts,
+                "request_latency": time.perf_counter() - attempt_started,
+                "total_latency": time.perf_counter() - started,
+            }
+            if spec.stream:
+                return (yield OpenStream(response, statistic))
+            return reply(response, statistic)
+        except APIError as exc:
+            if exc.error_code in TOKEN_ERRORS and mode == "oauth" and not refreshed:
+                refreshed, stale = True, token  # refresh once and resend, not a retry
+                continue
+            error: QianfanError = exc
+        except QianfanError as exc:
+            error = exc
+        if retries >= spec.policy.retry_count or not is_retryable(error):
+            raise error
+        retry_after = None
+        if isinstance(error, APIError):
+            retry_after = retry_after_seconds(error.headers.get("retry-after"))
+            if retry_after is not None and retry_after > MAX_RETRY_AFTER:
+                raise error
+        retries += 1
+        delay = spec.policy.delay(retries, retry_after)
+        if delay > 0:
+            yield Sleep(delay)
+
+
+def reply(response: HTTPReply, statistic: dict[str, Any]) -> QfResponse:
+    """A complete (non-stream) reply as a QfResponse, or its typed error."""
+    headers = response.headers
+    status = response.status_code
+    body = _v1.decode_json(response.content, status, headers)
+    err = _v1.error_from(status, headers, body)
+    if err is not None:
+        raise err
+    if not isinstance(body, dict):
+        raise APIError("the server's reply is not a JSON object", status_code=status)
+    return QfResponse(status, headers, body, statistic, _v1.request_id(headers, body))
+
+
+def token_request(base_url: str, ak: str, sk: str, timeout: float) -> Send:
+    return Send("POST", base_url + _v1.TOKEN_PATH, _v1.token_params(ak, sk), {}, None, timeout)

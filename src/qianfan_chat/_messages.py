@@ -1,0 +1,70 @@
+"""``Messages``: a multi-turn conversation that keeps v1's role order for you.
+
+It *is* a ``list`` of message dicts, so it goes anywhere one does (``do(messages=msgs)``,
+``json.dumps(msgs)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ._response import QfResponse
+
+Message = dict[str, Any]
+
+
+def _reply_message(body: Mapping[str, Any]) -> Message:
+    msg: Message = {"role": "assistant", "content": body.get("result") or ""}
+    if body.get("function_call"):
+        msg["function_call"] = dict(body["function_call"])
+    return msg
+
+
+class Messages(list[Message]):
+    """A conversation for the v1 chat API.
+
+    ``append(text)`` adds a turn with the role that must come next (user, then assistant, ...);
+    ``append(response)`` adds the model's reply, function call included, and the string appended
+    after a function call becomes that function's ``function`` message::
+
+        msgs = Messages()
+        msgs.append("北京天气如何?")
+        resp = chat.do(messages=msgs, functions=[weather_fn])
+        msgs.append(resp)                      # assistant turn with function_call
+        msgs.append('{"temperature": 25}')     # function message, name taken from the call
+        resp = chat.do(messages=msgs, functions=[weather_fn])
+    """
+
+    def __init__(self, messages: Iterable[Mapping[str, Any]] = ()) -> None:
+        super().__init__(dict(m) for m in messages)
+
+    def append(  # type: ignore[override]
+        self, message: str | QfResponse | Mapping[str, Any], role: str | None = None
+    ) -> None:
+        if isinstance(message, QfResponse):
+            super().append(_reply_message(message.body))
+            return
+        if isinstance(message, Mapping):
+            if "role" in message:
+                super().append(dict(message))
+            else:  # a raw reply body
+                super().append(_reply_message(message))
+            return
+        entry: Message = {"role": role or self._next_role(), "content": message}
+        if entry["role"] == "function" and self:
+            call = self[-1].get("function_call")
+            if isinstance(call, Mapping) and call.get("name"):
+                entry["name"] = call["name"]
+        super().append(entry)
+
+    def _next_role(self) -> str:
+        if not self:
+            return "user"
+        last = self[-1]
+        if last.get("role") == "assistant":
+            return "function" if last.get("function_call") else "user"
+        return "assistant"
+
+    def copy(self) -> Messages:
+        return Messages(self)

@@ -1,0 +1,257 @@
+"""Streams of ``QfResponse`` chunks: ``ChatStream`` (sync) and ``AsyncChatStream``.
+
+Both are iterators *and* context managers that always close their HTTP response: at the last
+chunk, on an error, on ``close()``, when a ``with`` block is left (``break`` included) and, as
+a last resort, when collected. The decoding is shared (:class:`StreamState`, no I/O):
+
+* SSE is decoded tolerantly (``_sse.SSEDecoder``); an error JSON before or inside the stream
+  raises its typed error;
+* a stream that ends before the event with ``is_end`` raises :class:`StreamInterruptedError`
+  carrying the text received — never a silently short answer;
+* usage is the final chunk's only (intermediate chunks carry zero or running counts).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Iterator, Mapping
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from . import _v1
+from ._errors import APIConnectionError, APITimeoutError, StreamInterruptedError
+from ._response import QfResponse
+from ._sse import SSEDecoder
+
+
+class StreamState:
+    """Pure stream decoding: bytes in, chunks out."""
+
+    def __init__(self, status: int, headers: Mapping[str, str], statistic: dict[str, Any]):
+        self.status = status
+        self.headers = headers
+        self.statistic = statistic
+        self.request_id = _v1.request_id(headers)
+        self.decoder = SSEDecoder()
+        self.ended = False
+        self.parts: list[str] = []
+        self.usage: dict[str, Any] | None = None
+        self.started = time.perf_counter()
+        self.chunks = 0
+
+    def _chunks(self, events: list[Any]) -> list[QfResponse]:
+        out = []
+        for event in events:
+            if self.ended:
+                break
+            body = _v1.chunk_body(event, self.status, self.headers)
+            if self.request_id is None:
+                self.request_id = _v1.request_id(self.headers, body)
+            result = body.get("result")
+            if isinstance(result, str) and result:
+                self.parts.append(result)
+            if self.chunks == 0:
+                self.statistic["first_token_latency"] = time.perf_counter() - self.started
+            self.chunks += 1
+            if body.get("is_end", False) or body.get("function_call"):
+                self.ended = True
+                self.usage = body.get("usage")
+                self.statistic["total_latency"] = (
+                    self.statistic.get("total_latency", 0.0) + time.perf_counter() - self.started
+                )
+            out.append(QfResponse(self.status, self.headers, body, self.statistic, self.request_id))
+        return out
+
+    def feed(self, data: bytes) -> list[QfResponse]:
+        return self._chunks(self.decoder.feed(data))
+
+    def finish(self) -> list[QfResponse]:
+        """The stream's bytes are over: flush, and fail if the last event never came."""
+        chunks = self._chunks(self.decoder.flush())
+        if not self.ended:
+            raise self.interrupted("the stream ended before its last event (is_end)")
+        return chunks
+
+    def interrupted(self, why: str) -> StreamInterruptedError:
+        return StreamInterruptedError(
+            f"{why}; {self.chunks} chunks received", received=self.text, request_id=self.request_id
+        )
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def _transport_error(state: StreamState, exc: httpx.HTTPError) -> APIConnectionError:
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(
+            f"no data for longer than the timeout after {state.chunks} chunks "
+            f"({type(exc).__name__})"
+        )
+    return state.interrupted(f"the connection failed mid-stream ({type(exc).__name__})")
+
+
+class _StreamBase:
+    _response: Any
+    _state: StreamState
+    _pending: deque[QfResponse]
+
+    @property
+    def text(self) -> str:
+        """The text received so far (all of it, once the stream is over)."""
+        return self._state.text
+
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        """Token usage from the final chunk, once it has arrived."""
+        return self._state.usage
+
+    @property
+    def request_id(self) -> str | None:
+        return self._state.request_id
+
+    @property
+    def statistic(self) -> dict[str, Any]:
+        return self._state.statistic
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._response.is_closed)
+
+
+class ChatStream(_StreamBase, Iterator[QfResponse]):
+    """A sync stream of chunks. Use it in a ``with`` block, or iterate it to the end."""
+
+    def __init__(self, response: httpx.Response, statistic: dict[str, Any]) -> None:
+        self._response = response
+        self._state = StreamState(response.status_code, response.headers, statistic)
+        self._bytes = response.iter_bytes()
+        self._pending = deque()
+
+    def _prime(self) -> ChatStream:
+        """Read up to the first chunk so an early error can still be retried."""
+        try:
+            self._fill()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _fill(self) -> None:
+        state = self._state
+        while not self._pending and not state.ended:
+            try:
+                data = next(self._bytes)
+            except StopIteration:
+                self._pending.extend(state.finish())
+                return
+            except httpx.HTTPError as exc:
+                raise _transport_error(state, exc) from exc
+            self._pending.extend(state.feed(data))
+        if state.ended:
+            self._drain()
+
+    def _drain(self) -> None:
+        # The server ends the body right after is_end; reading that end lets the connection
+        # go back to the pool instead of being closed.
+        try:
+            for _ in self._bytes:
+                pass
+        except httpx.HTTPError:
+            pass
+        self.close()
+
+    def __next__(self) -> QfResponse:
+        if not self._pending:
+            try:
+                self._fill()
+            except BaseException:
+                self.close()
+                raise
+            if not self._pending:
+                raise StopIteration
+        return self._pending.popleft()
+
+    def __iter__(self) -> ChatStream:
+        return self
+
+    def close(self) -> None:
+        self._response.close()
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        response = getattr(self, "_response", None)
+        if response is not None and not response.is_closed:
+            response.close()
+
+
+class AsyncChatStream(_StreamBase, AsyncIterator[QfResponse]):
+    """An async stream of chunks. Use it in an ``async with`` block, or iterate to the end."""
+
+    def __init__(self, response: httpx.Response, statistic: dict[str, Any]) -> None:
+        self._response = response
+        self._state = StreamState(response.status_code, response.headers, statistic)
+        self._bytes = response.aiter_bytes()
+        self._pending = deque()
+
+    async def _prime(self) -> AsyncChatStream:
+        try:
+            await self._fill()
+        except BaseException:
+            await self.aclose()
+            raise
+        return self
+
+    async def _fill(self) -> None:
+        state = self._state
+        while not self._pending and not state.ended:
+            try:
+                data = await self._bytes.__anext__()
+            except StopAsyncIteration:
+                self._pending.extend(state.finish())
+                return
+            except httpx.HTTPError as exc:
+                raise _transport_error(state, exc) from exc
+            self._pending.extend(state.feed(data))
+        if state.ended:
+            try:
+                async for _ in self._bytes:
+                    pass
+            except httpx.HTTPError:
+                pass
+            await self.aclose()
+
+    async def __anext__(self) -> QfResponse:
+        if not self._pending:
+            try:
+                await self._fill()
+            except BaseException:
+                await self.aclose()
+                raise
+            if not self._pending:
+                raise StopAsyncIteration
+        return self._pending.popleft()
+
+    def __aiter__(self) -> AsyncChatStream:
+        return self
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
+
+    async def __aenter__(self) -> AsyncChatStream:
+        return self
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,179 @@
+"""The v1 ("wenxinworkshop") chat protocol as pure functions: build the body, check it, read
+replies, errors, stream chunks and OAuth token replies. No I/O here.
+
+Spec: ``shared/docs/protocol.md`` section 1 and seed document 001.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ._errors import APIError, AuthenticationError, InvalidRequestError, api_error_class
+from ._models import ModelSpec
+from ._rules import check_body
+from ._sse import ServerSentEvent
+
+TOKEN_PATH = "/oauth/2.0/token"
+REQUEST_ID_HEADER = "x-bce-request-id"
+
+
+class UnlistedParameterWarning(UserWarning):
+    """A body parameter the model table does not list for the model; it is sent anyway
+    (models change faster than tables). Warned once per model and parameter."""
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def chat_path(prefix: str, *, spec: ModelSpec | None, endpoint: str | None) -> str:
+    """``{prefix}/chat/{suffix}`` for a model, or ``{prefix}/chat/{endpoint}`` for a service."""
+    if endpoint:
+        return f"{prefix}/chat/{endpoint.strip('/')}"
+    assert spec is not None
+    return prefix + spec.endpoint
+
+
+def build_body(
+    messages: Iterable[Mapping[str, Any]], params: Mapping[str, Any], *, stream: bool
+) -> dict[str, Any]:
+    """The JSON body: ``messages`` plus every parameter that is not None."""
+    msgs: Any = messages
+    if not isinstance(messages, str | bytes | Mapping):
+        # Plain dicts pass as they are; other mappings become dicts; anything else is left
+        # for the validator to name.
+        msgs = [
+            dict(m) if isinstance(m, Mapping) and not isinstance(m, dict) else m for m in messages
+        ]
+    body: dict[str, Any] = {"messages": msgs}
+    for key, value in params.items():
+        if value is not None:
+            body[key] = value
+    if stream:
+        body["stream"] = True
+    return body
+
+
+def validate(body: Mapping[str, Any], spec: ModelSpec | None) -> None:
+    """Raise :class:`InvalidRequestError` for the first broken rule; warn (once) for a
+    parameter the model table does not list for ``spec``."""
+    violation = check_body(body)
+    if violation is not None:
+        raise InvalidRequestError(violation.field, violation.rule, error_code=violation.code)
+    if spec is None:
+        return
+    for key in body:
+        if key != "messages" and key not in spec.optional and (spec.name, key) not in _warned:
+            _warned.add((spec.name, key))
+            warnings.warn(
+                f"{key!r} is not listed for model {spec.name!r} in the model table; sending it "
+                "anyway",
+                UnlistedParameterWarning,
+                stacklevel=5,
+            )
+
+
+def request_id(headers: Mapping[str, str], body: Any = None) -> str | None:
+    rid = headers.get(REQUEST_ID_HEADER)
+    if rid:
+        return rid
+    if isinstance(body, Mapping):
+        value = body.get("id") or body.get("request_id")
+        return str(value) if value else None
+    return None
+
+
+def error_from(status: int, headers: Mapping[str, str], body: Any) -> APIError | None:
+    """The error a reply carries, or None. Baidu sends ``{"error_code", "error_msg"}`` mostly
+    with HTTP 200, sometimes with a non-2xx status or only a ``X-Bce-Error-Code`` header."""
+    code: int | str | None = None
+    msg: str | None = None
+    if isinstance(body, Mapping):
+        if body.get("error_code") not in (None, 0):
+            code = body["error_code"]
+            msg = str(body.get("error_msg") or "")
+        elif isinstance(body.get("error"), Mapping):  # v2 shape behind a v1 route
+            code = body["error"].get("code")
+            msg = str(body["error"].get("message") or "")
+    if code is None and status < 400:
+        return None
+    if code is None:
+        header_code = headers.get("x-bce-error-code")
+        code = header_code or None
+        msg = headers.get("x-bce-error-message") or f"HTTP {status}"
+    if isinstance(code, str) and code.isdigit():
+        code = int(code)
+    cls = api_error_class(code, status)
+    return cls(
+        msg or f"HTTP {status}",
+        error_code=code,
+        request_id=request_id(headers, body),
+        status_code=status,
+        body=body,
+        headers=headers,
+    )
+
+
+def decode_json(content: bytes, status: int, headers: Mapping[str, str]) -> Any:
+    try:
+        return json.loads(content)
+    except ValueError:
+        err = error_from(status, headers, None) if status >= 400 else None
+        if err is not None:
+            raise err from None
+        raise APIError(
+            "the server's reply is not JSON",
+            status_code=status,
+            request_id=request_id(headers),
+            headers=headers,
+        ) from None
+
+
+def chunk_body(event: ServerSentEvent, status: int, headers: Mapping[str, str]) -> dict[str, Any]:
+    """The JSON of one stream event; an error event raises its typed error."""
+    try:
+        data = json.loads(event.data)
+    except ValueError:
+        raise APIError(
+            f"a stream event is not JSON: {event.data[:80]!r}",
+            status_code=status,
+            request_id=request_id(headers),
+        ) from None
+    if not isinstance(data, dict):
+        raise APIError("a stream event is not a JSON object", status_code=status)
+    err = error_from(status, headers, data)
+    if err is not None:
+        raise err
+    return data
+
+
+def token_params(ak: str, sk: str) -> dict[str, str]:
+    return {"grant_type": "client_credentials", "client_id": ak, "client_secret": sk}
+
+
+def parse_token_reply(status: int, headers: Mapping[str, str], content: bytes) -> tuple[str, float]:
+    """``(access_token, expires_in)`` from the OAuth reply, or raise AuthenticationError."""
+    try:
+        body = json.loads(content)
+    except ValueError:
+        body = None
+    if isinstance(body, Mapping) and body.get("access_token") and status < 400:
+        return str(body["access_token"]), float(body.get("expires_in") or 2592000)
+    if isinstance(body, Mapping) and body.get("error"):
+        msg = f"{body.get('error')}: {body.get('error_description', '')}".strip(": ")
+        raise AuthenticationError(
+            f"could not get an access token ({msg})",
+            error_code=str(body.get("error")),
+            status_code=status,
+            request_id=request_id(headers),
+        )
+    err = error_from(status, headers, body)
+    if err is not None:
+        raise err
+    raise AuthenticationError(
+        "could not get an access token (unexpected reply)",
+        status_code=status,
+        request_id=request_id(headers),
+    )
