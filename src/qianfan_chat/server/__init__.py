@@ -1,0 +1,60 @@
+"""A local imitation of Baidu AI Cloud Qianfan's v1 chat API, for testing apps offline.
+
+Every reply is TEST DATA from a scripted engine (rules, then deterministic defaults); there is
+no model behind it. Needs the ``server`` extra (starlette, uvicorn)::
+
+    from qianfan_chat.server import LocalServer
+
+    with LocalServer() as server:
+        server.add_rule(contains="weather", text="Sunny.")
+        ...  # point the client at server.base_url
+
+``import qianfan_chat`` never imports this package.
+
+Modules, one concern each:
+
+==================== ======================================================================
+``config.py``        :class:`ServerConfig` and loading it from a JSON/TOML file
+``engine.py``        the scripted reply engine (rules, defaults), protocol-neutral
+``schema.py``        example function arguments that validate against a JSON Schema
+``faults.py``        fault injection (:class:`Fault`, the seeded injector)
+``ratelimit.py``     per-key QPS/RPM/TPM sliding windows and Baidu's rate-limit headers
+``auth.py``          OAuth tokens (issue, check, expire) and the IAM signature check
+``wire.py``          one raw ASGI exchange: bounded body, JSON/SSE answers, drop, logging
+``log.py``           the bounded request log
+``connections.py``   the uvicorn protocol subclass that lets the app reset a connection
+``v1.py``            the v1 routes: OAuth token, wenxinworkshop chat, error 3 elsewhere
+``admin.py``         the ``/_admin/`` routes
+``state.py``         :class:`ServerState`: config, engine, tokens, limiter, faults, log
+``app.py``           :func:`create_app`, the Starlette app
+``local.py``         :class:`LocalServer`, uvicorn in a background thread
+==================== ======================================================================
+
+Order of checks on a chat call: route (3), method (336101), body size (413/336001), faults,
+auth (110/111, IAM 14), JSON (336002), ``check_body`` (336003/336006), the last message's
+length (336003), history truncation, rate limits (18/336501/336502), the engine.
+"""
+
+from __future__ import annotations
+
+from .app import create_app
+from .config import ServerConfig
+from .engine import EngineReply, EngineRequest, ReplyEngine, Rule, ToolCall
+from .faults import Fault
+from .local import LocalServer
+from .ratelimit import RateLimits
+from .state import ServerState
+
+__all__ = [
+    "EngineReply",
+    "EngineRequest",
+    "Fault",
+    "LocalServer",
+    "RateLimits",
+    "ReplyEngine",
+    "Rule",
+    "ServerConfig",
+    "ServerState",
+    "ToolCall",
+    "create_app",
+]

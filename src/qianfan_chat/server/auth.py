@@ -1,0 +1,171 @@
+"""Who is calling: OAuth access tokens (issued, checked, expired) and IAM signatures.
+
+OAuth (protocol.md section 1): ``/oauth/2.0/token?grant_type=client_credentials&client_id=AK
+&client_secret=SK`` issues a Baidu-looking token valid for the configured lifetime (monotonic
+clock). In open mode (no pairs configured) any non-empty pair gets one; otherwise the pair must
+match. IAM (section 3): an ``Authorization: bce-auth-v1/...`` header is accepted only when
+:func:`qianfan_chat._signing.verify` succeeds for a configured access key. There is no open mode
+for IAM, because a signature cannot be checked without the secret key.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .._codes import TOKEN_EXPIRED, TOKEN_INVALID
+from .._signing import SignatureError, verify
+
+IAM_FAILED = 14
+SCOPE = (
+    "public brain_all_scope wenxinworkshop_mgr ai_custom_yiyan_com "
+    "ai_custom_yiyan_com_eb_instant ai_custom_yiyan_com_bloomz7b1 ai_custom_yiyan_com_emb_text "
+    "ai_custom_yiyan_com_llama2_7b wise_adapt lebo_resource_base lightservice_public "
+    "hetu_basic lightcms_map_poi kaidian_kaidian oauth_tp_app smartapp_smart_game_openapi "
+    "oauth_sessionkey smartapp_swanid_verify smartapp_opensource_openapi"
+)
+_PRUNE_AT = 10_000  # Tokens kept before expired ones older than an hour are forgotten.
+
+
+@dataclass(slots=True)
+class _Token:
+    key: str
+    expires_at: float | None  # monotonic seconds; None never expires
+
+
+class TokenStore:
+    """Issued access tokens. Thread-safe; the clock is injectable for tests."""
+
+    def __init__(self, lifetime: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.lifetime = lifetime
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._tokens: dict[str, _Token] = {}
+
+    def issue(self, key: str) -> dict[str, Any]:
+        """A token for API key ``key``: the OAuth reply body (Baidu's field set)."""
+        lifetime = int(self.lifetime) if float(self.lifetime).is_integer() else self.lifetime
+        expiry = int(time.time() + self.lifetime)
+        suffix = (
+            f"{secrets.randbelow(900_000) + 100_000}-{secrets.randbelow(90_000_000) + 10_000_000}"
+        )
+        token = f"24.{secrets.token_hex(16)}.{lifetime}.{expiry}.{suffix}"
+        with self._lock:
+            if len(self._tokens) >= _PRUNE_AT:
+                self._prune()
+            self._tokens[token] = _Token(key, self._clock() + self.lifetime)
+        return {
+            "refresh_token": f"25.{secrets.token_hex(16)}.315360000.{expiry + 315360000}.{suffix}",
+            "expires_in": lifetime,
+            "session_key": secrets.token_urlsafe(48),
+            "access_token": token,
+            "scope": SCOPE,
+            "session_secret": secrets.token_hex(16),
+        }
+
+    def add_static(self, token: str, key: str | None = None) -> None:
+        """Accept a ready-made token forever (rate limits count it as ``key``)."""
+        with self._lock:
+            self._tokens[token] = _Token(key or token, None)
+
+    def check(self, token: str) -> tuple[str | None, int | None]:
+        """``(key, None)`` for a live token, else ``(None, 110)`` unknown / ``(None, 111)``
+        expired."""
+        record = self._tokens.get(token)
+        if record is None:
+            return None, TOKEN_INVALID
+        if record.expires_at is not None and self._clock() >= record.expires_at:
+            return None, TOKEN_EXPIRED
+        return record.key, None
+
+    def expire(self, token: str) -> bool:
+        """Make ``token`` expired from now on; False if it is unknown."""
+        with self._lock:
+            record = self._tokens.get(token)
+            if record is None:
+                return False
+            record.expires_at = self._clock()
+            return True
+
+    def _prune(self) -> None:
+        horizon = self._clock() - 3600
+        for token, record in list(self._tokens.items()):
+            if record.expires_at is not None and record.expires_at < horizon:
+                del self._tokens[token]
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+
+@dataclass(frozen=True)
+class GrantError:
+    """An OAuth refusal: HTTP status and Baidu's ``{"error", "error_description"}`` body."""
+
+    status: int
+    error: str
+    description: str
+
+    def body(self) -> dict[str, str]:
+        return {"error": self.error, "error_description": self.description}
+
+
+UNSUPPORTED_GRANT = GrantError(
+    400, "unsupported_grant_type", "The authorization grant type is not supported"
+)
+UNKNOWN_CLIENT = GrantError(401, "invalid_client", "unknown client id")
+BAD_SECRET = GrantError(401, "invalid_client", "Client authentication failed")
+
+
+def grant(params: Mapping[str, str], api_keys: Mapping[str, str]) -> str | GrantError:
+    """The API key an OAuth request authenticates as, or why it is refused.
+
+    Open mode (``api_keys`` empty): any non-empty client id and secret pass.
+    """
+    if params.get("grant_type") != "client_credentials":
+        return UNSUPPORTED_GRANT
+    client_id = params.get("client_id", "")
+    secret = params.get("client_secret", "")
+    if not api_keys:
+        return client_id if client_id and secret else UNKNOWN_CLIENT
+    expected = api_keys.get(client_id)
+    if expected is None:
+        return UNKNOWN_CLIENT
+    if not secrets.compare_digest(expected.encode(), secret.encode()):
+        return BAD_SECRET
+    return client_id
+
+
+def check_signature(
+    *,
+    authorization: str,
+    method: str,
+    path: str,
+    query: Sequence[tuple[str, str]],
+    headers: Mapping[str, str],
+    iam_keys: Mapping[str, str],
+    check_expiry: bool = True,
+) -> tuple[str | None, str | None]:
+    """``(access key, None)`` if the bce-auth-v1 signature is good, else ``(None, reason)``.
+
+    ``path`` is the request's percent-decoded path and ``query`` its decoded pairs, as the
+    signer canonicalised them (protocol.md section 3).
+    """
+    if not iam_keys:
+        return None, "InvalidAccessKeyId"
+    try:
+        key = verify(
+            authorization=authorization,
+            method=method,
+            path=path,
+            query=query,
+            headers=headers,
+            secret_keys=iam_keys,
+            check_expiry=check_expiry,
+        )
+    except SignatureError as exc:
+        return None, exc.reason
+    return key, None

@@ -1,0 +1,172 @@
+"""The local server's configuration: one dataclass, loadable from a JSON or TOML file.
+
+Every field has a default that gives a working server: open OAuth mode (any non-empty API key
+/ secret key pair gets a token), no IAM keys, no rules (the engine's defaults answer), no
+faults, no rate limits, seed 0.
+
+A config file is a JSON object or a TOML table with the field names below, e.g.::
+
+    ak_sk = { my-ak = "my-sk" }
+    custom_endpoints = ["my_service"]
+    rpm = 60
+
+    [[rules]]
+    contains = "weather"
+    text = "Sunny."
+
+TOML needs Python 3.11+ (``tomllib``); on 3.10 use JSON.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .engine import Rule, as_rule
+from .faults import Fault, as_fault
+from .ratelimit import RateLimits
+
+DEFAULT_API_PREFIX = "/rpc/2.0/ai_custom/v1/wenxinworkshop"
+DEFAULT_TOKEN_LIFETIME = 2_592_000  # 30 days, what Baidu's OAuth answers (protocol.md s. 1).
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Start-up settings of a local Qianfan server (all optional).
+
+    * ``ak_sk``: OAuth API key -> secret key pairs; empty means open mode.
+    * ``iam_keys``: IAM access key -> secret key pairs accepted for ``bce-auth-v1`` signatures.
+      There is no open mode for IAM: a signature cannot be checked without the secret key.
+    * ``access_tokens``: ready tokens (``QIANFAN_ACCESS_TOKEN``) accepted forever.
+    * ``custom_endpoints``: custom endpoint names served at ``{api_prefix}/chat/{name}``.
+    * ``rules`` / ``rules_file``: scripted replies (TEST DATA), file rules first.
+    * ``faults``, ``seed``: injected faults and the seed of their random draws.
+    * ``qps`` / ``rpm`` / ``tpm``: per-key rate limits (None: unlimited).
+    * ``stream_chunk_chars``: longest stream piece; ``stream_interval``: seconds between
+      events; ``stream_end_empty``: send the text first and a final ``is_end`` event with
+      an empty ``result`` (as some real streams do).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    api_prefix: str = DEFAULT_API_PREFIX
+    ak_sk: Mapping[str, str] = field(default_factory=dict)
+    iam_keys: Mapping[str, str] = field(default_factory=dict)
+    access_tokens: Sequence[str] = ()
+    token_lifetime: float = DEFAULT_TOKEN_LIFETIME
+    iam_check_expiry: bool = True
+    custom_endpoints: Sequence[str] = ()
+    rules: Sequence[Rule] = ()
+    rules_file: str | None = None
+    faults: Sequence[Fault] = ()
+    seed: int = 0
+    qps: int | None = None
+    rpm: int | None = None
+    tpm: int | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    stream_chunk_chars: int = 32
+    stream_interval: float = 0.0
+    stream_end_empty: bool = False
+    log_size: int = 10_000
+    log_body_chars: int = 65_536
+    admin: bool = True
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "ak_sk", dict(_str_map(self.ak_sk, "ak_sk")))
+        set_(self, "iam_keys", dict(_str_map(self.iam_keys, "iam_keys")))
+        set_(self, "access_tokens", tuple(_strs(self.access_tokens, "access_tokens")))
+        set_(self, "custom_endpoints", tuple(_strs(self.custom_endpoints, "custom_endpoints")))
+        set_(self, "rules", tuple(as_rule(r) for r in self.rules))
+        set_(self, "faults", tuple(as_fault(f) for f in self.faults))
+        prefix = "/" + self.api_prefix.strip("/") if self.api_prefix.strip("/") else ""
+        set_(self, "api_prefix", prefix)
+        for name in ("port", "seed", "max_body_bytes", "stream_chunk_chars", "log_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer")
+        if not 0 <= self.port <= 65535:
+            raise ValueError("port must be in 0..65535")
+        if not isinstance(self.token_lifetime, int | float) or self.token_lifetime <= 0:
+            raise ValueError("token_lifetime must be a positive number of seconds")
+        RateLimits(self.qps, self.rpm, self.tpm)  # Validates.
+
+    @property
+    def rate_limits(self) -> RateLimits:
+        return RateLimits(self.qps, self.rpm, self.tpm)
+
+    @property
+    def open_mode(self) -> bool:
+        """True when any non-empty API key / secret key pair gets a token."""
+        return not self.ak_sk
+
+    def with_overrides(self, **overrides: Any) -> ServerConfig:
+        """A copy with some fields changed (unknown names raise TypeError)."""
+        return replace(self, **overrides) if overrides else self
+
+    def all_rules(self) -> list[Rule]:
+        """The start-up rules: the rules file's first, then ``rules``."""
+        loaded = load_rules(self.rules_file) if self.rules_file else []
+        return [*loaded, *self.rules]
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], **overrides: Any) -> ServerConfig:
+        """A config from parsed JSON/TOML data; unknown keys are an error."""
+        if not isinstance(data, Mapping):
+            raise ValueError("a config must be an object / table")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown config keys: {', '.join(unknown)}")
+        return cls(**{**dict(data), **overrides})
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides: Any) -> ServerConfig:
+        """Load a ``.json`` or ``.toml`` config file; ``rules_file`` is relative to it."""
+        path = Path(path)
+        data = dict(_load(path))
+        rules_file = data.get("rules_file")
+        if isinstance(rules_file, str) and not Path(rules_file).is_absolute():
+            data["rules_file"] = str(path.parent / rules_file)
+        return cls.from_mapping(data, **overrides)
+
+
+def _str_map(value: Any, name: str) -> Mapping[str, str]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError(f"{name} must map strings to strings")
+    return value
+
+
+def _strs(value: Any, name: str) -> Sequence[str]:
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{name} must be a list of strings")
+    return list(value)
+
+
+def _load(path: Path) -> Any:
+    text = path.read_text("utf-8")
+    if path.suffix.lower() == ".toml":
+        if sys.version_info < (3, 11):
+            raise ValueError(f"{path}: TOML needs Python 3.11+; use a JSON file")
+        tomllib = importlib.import_module("tomllib")
+        return tomllib.loads(text)
+    return json.loads(text)
+
+
+def load_rules(path: str | Path) -> list[Rule]:
+    """Rules from a JSON file (a list, or an object with ``rules``) or a TOML file
+    (``[[rules]]`` tables)."""
+    data = _load(Path(path))
+    if isinstance(data, Mapping):
+        data = data.get("rules", [])
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a list of rules")
+    return [Rule.from_dict(item) for item in data]

@@ -1,0 +1,349 @@
+"""The v1 routes (protocol.md section 1): OAuth token, wenxinworkshop chat, and error 3 for
+every other path. One raw ASGI app serves them all.
+
+Order of checks on a chat call: route (unknown suffix: 3), method (336101), body size (413 /
+336001), faults, auth (110 / 111 / 14), JSON (336002), body rules (``check_body``: Baidu's code
+and text), the last message's tokens against the model's input limit (336003), history
+truncation, rate limits (18 / 336501 / 336502), then the scripted engine. Errors are
+``{"error_code", "error_msg"}`` with HTTP 200, as Baidu answers them; a stream's errors found
+before it starts are a plain JSON body too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import string
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.types import Receive, Scope, Send
+
+from .._rules import check_body, message_tokens, truncate_history
+from .._tokens import estimate_tokens
+from .auth import IAM_FAILED, GrantError, check_signature, grant
+from .engine import EngineReply, EngineRequest, split_text
+from .faults import Fault, FaultPlan
+from .state import ChatTarget, ServerState
+from .wire import ConnectionDropped, Exchange, dumps
+
+logger = logging.getLogger("qianfan_chat.server")
+
+OAUTH_PATH = "/oauth/2.0/token"
+UNSUPPORTED = 3
+INTERNAL = 336000
+TOO_LARGE = 336001
+INVALID_JSON = 336002
+INVALID_PARAM = 336003
+BAD_METHOD = 336101
+_FINISH = {"end": "normal", "stop": "stop", "calls": "function_call"}
+_ZERO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+_ID_CHARS = string.ascii_lowercase + string.digits
+_ids = random.Random()  # Reply ids only; never the seeded fault source.
+_INVALID = object()
+
+
+def reply_id() -> str:
+    """A Baidu-like reply id, e.g. ``as-4v1h587fyv``."""
+    return "as-" + "".join(_ids.choices(_ID_CHARS, k=10))
+
+
+class V1App:
+    """ASGI app for every non-admin path."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        state = self.state
+        ex = Exchange(
+            scope,
+            receive,
+            send,
+            log=state.log,
+            limiter=state.limiter,
+            connections=state.connections,
+        )
+        try:
+            path: str = scope["path"]
+            if path.startswith(state.chat_prefix):
+                suffix = path[len(state.chat_prefix) :]
+                target = state.targets.get(suffix)
+                if target is not None:
+                    await self.chat(ex, target)
+                    return
+            elif path == OAUTH_PATH:
+                await self.oauth(ex)
+                return
+            await ex.send_error(UNSUPPORTED)
+        except ConnectionDropped:
+            raise
+        except Exception:
+            logger.exception("internal error answering %s %s", scope["method"], scope["path"])
+            if ex.started:
+                await ex.drop()
+            else:
+                await ex.send_error(INTERNAL)
+
+    async def _apply_plan(self, ex: Exchange, plan: FaultPlan) -> tuple[bool, Fault | None]:
+        """Apply a fault plan: ``(answered, fault left for later)``. ``answered`` is True when
+        a fault answered or dropped the request; ``expire_token`` is applied here and
+        ``stream_cut`` is returned for the stream to apply."""
+        ex.entry.faults = plan.fired
+        if plan.latency:
+            await asyncio.sleep(plan.latency)
+        fault = plan.fault
+        if fault is None:
+            return False, None
+        if fault.kind == "drop":
+            await ex.drop()
+            return True, None
+        if fault.kind in ("error_code", "http_status"):
+            body = fault.body()
+            extra = []
+            if fault.retry_after is not None:
+                extra.append((b"Retry-After", _seconds(fault.retry_after)))
+            await ex.send_json(
+                body,
+                status=fault.status or 200,
+                error_code=body["error_code"],
+                extra_headers=extra,
+            )
+            return True, None
+        if fault.kind == "expire_token":
+            self.state.tokens.expire(ex.query.get("access_token", ""))
+        return False, fault
+
+    async def oauth(self, ex: Exchange) -> None:
+        state = self.state
+        if ex.method not in ("GET", "POST"):
+            await ex.send_error(BAD_METHOD)
+            return
+        body = await ex.read_body(state.config.max_body_bytes)
+        if body is None:
+            await ex.send_error(TOO_LARGE, "request body too large", status=413)
+            return
+        params = dict(ex.query)
+        content_type = ex.header(b"content-type") or ""
+        if body and content_type.startswith("application/x-www-form-urlencoded"):
+            for name, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+                params.setdefault(name, value)
+        plan = state.faults.pick(route="oauth", path=ex.path)
+        if plan is not None and (await self._apply_plan(ex, plan))[0]:
+            return
+        result = grant(params, state.config.ak_sk)
+        if isinstance(result, GrantError):
+            await ex.send_json(result.body(), status=result.status)
+            return
+        ex.entry.key = result
+        await ex.send_json(state.tokens.issue(result))
+
+    def _authenticate(self, ex: Exchange, token: str | None) -> tuple[str | None, int | None]:
+        state = self.state
+        if token:
+            return state.tokens.check(token)
+        authorization = ex.header(b"authorization")
+        if authorization is None:
+            return None, 110  # No credentials at all: Baidu answers "token invalid".
+        query = parse_qsl(ex.scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        key, _reason = check_signature(
+            authorization=authorization,
+            method=ex.method,
+            path=ex.path,
+            query=query,
+            headers=ex.headers_dict(),
+            iam_keys=state.config.iam_keys,
+            check_expiry=state.config.iam_check_expiry,
+        )
+        return (key, None) if key is not None else (None, IAM_FAILED)
+
+    async def chat(self, ex: Exchange, target: ChatTarget) -> None:
+        state = self.state
+        config = state.config
+        if ex.method != "POST":
+            await ex.send_error(BAD_METHOD)
+            return
+        raw = await ex.read_body(config.max_body_bytes)
+        if raw is None:
+            await ex.send_error(TOO_LARGE, "request body too large", status=413)
+            return
+        try:
+            data: Any = json.loads(raw)
+        except ValueError:  # Includes UnicodeDecodeError.
+            data = _INVALID
+        is_dict = isinstance(data, dict)
+        stream = is_dict and data.get("stream") is True
+        token = ex.query.get("access_token")
+        cut: Fault | None = None
+        plan = state.faults.pick(
+            route="chat", path=ex.path, model_keys=target.keys, stream=stream, has_token=bool(token)
+        )
+        if plan is not None:
+            answered, fault = await self._apply_plan(ex, plan)
+            if answered:
+                return
+            if fault is not None and fault.kind == "stream_cut":
+                cut = fault
+        key, code = self._authenticate(ex, token)
+        if key is None:
+            await ex.send_error(code or 110)
+            return
+        ex.entry.key = key
+        if not is_dict:
+            await ex.send_error(INVALID_JSON)
+            return
+        violation = check_body(data)
+        if violation is not None:
+            await ex.send_error(violation.code, violation.message)
+            return
+        options = _options(data)
+        if options is None:
+            await ex.send_error(INVALID_PARAM)
+            return
+        messages: list[Mapping[str, Any]] = data["messages"]
+        limit = target.max_input_tokens
+        counts = [message_tokens(m) for m in messages]
+        if counts[-1] > limit:
+            await ex.send_error(INVALID_PARAM, f"the max length of current question is {limit}")
+            return
+        kept = messages
+        total = sum(counts)
+        if total > limit:
+            kept = truncate_history(messages, limit)
+            total = sum(message_tokens(m) for m in kept)
+        system = data.get("system")
+        prompt_tokens = total + (estimate_tokens(system) if system else 0)
+        code = state.limiter.admit(key, prompt_tokens)
+        if code is not None:
+            await ex.send_error(code)
+            return
+        tool_choice, forced, response_format = options
+        reply = state.engine.reply(
+            EngineRequest(
+                model=target.name,
+                endpoint=target.suffix,
+                messages=kept,
+                functions=data.get("functions") or (),
+                tool_choice=tool_choice,
+                forced_function=forced,
+                response_format=response_format,
+                stop=data.get("stop") or (),
+            )
+        )
+        if reply.error_code is not None:
+            await ex.send_error(reply.error_code, reply.error_msg)
+            return
+        call = reply.calls[0] if reply.calls else None
+        completion = estimate_tokens(call.name + call.arguments if call else reply.text)
+        state.limiter.add_tokens(key, completion)
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion,
+            "total_tokens": prompt_tokens + completion,
+        }
+        head: dict[str, Any] = {
+            "id": reply_id(),
+            "object": "chat.completion",
+            "created": int(time.time()),
+        }
+        tail: dict[str, Any] = {"need_clear_history": reply.need_clear_history}
+        if reply.need_clear_history or reply.ban_round is not None:
+            tail["ban_round"] = reply.ban_round if reply.ban_round is not None else -1
+        finish = reply.custom_finish_reason or _FINISH[reply.finish_reason]
+        function_call = (
+            {"name": call.name, "arguments": call.arguments, "thoughts": call.thoughts}
+            if call
+            else None
+        )
+        if not stream:
+            body = {
+                **head,
+                "result": "" if call else reply.text,
+                "is_truncated": False,
+                **tail,
+                "finish_reason": finish,
+                "usage": usage,
+            }
+            if function_call is not None:
+                body["function_call"] = function_call
+            await ex.send_json(body)
+            return
+        await self._stream(ex, reply, head, tail, finish, usage, function_call, cut)
+
+    async def _stream(
+        self,
+        ex: Exchange,
+        reply: EngineReply,
+        head: dict[str, Any],
+        tail: dict[str, Any],
+        finish: str,
+        usage: dict[str, int],
+        function_call: dict[str, str] | None,
+        cut: Fault | None,
+    ) -> None:
+        config = self.state.config
+        if function_call is not None:
+            pieces = [""]
+        elif reply.chunks is not None:
+            pieces = list(reply.chunks) or [""]
+        else:
+            pieces = split_text(reply.text, config.stream_chunk_chars)
+            if config.stream_end_empty and pieces[-1]:
+                pieces.append("")
+        count = len(pieces)
+        stop_at = min(cut.after, count - 1) if cut is not None else count
+        await ex.start_stream()
+        for index, piece in enumerate(pieces):
+            if index == stop_at and cut is not None:
+                await (ex.drop() if cut.abort else ex.end_stream())
+                return
+            last = index == count - 1
+            chunk = {
+                **head,
+                "sentence_id": index,
+                "is_end": last,
+                "is_truncated": False,
+                "result": piece,
+                **tail,
+                "finish_reason": finish if last else "normal",
+                "usage": usage if last else _ZERO_USAGE,
+            }
+            if last and function_call is not None:
+                chunk["function_call"] = function_call
+            await ex.send_event(dumps(chunk), last=last)
+            if not last and config.stream_interval > 0:
+                await asyncio.sleep(config.stream_interval)
+
+
+def _seconds(value: float) -> bytes:
+    return str(int(value) if float(value).is_integer() else value).encode()
+
+
+def _options(data: Mapping[str, Any]) -> tuple[str, str | None, str | None] | None:
+    """``(tool_choice mode, forced function, response_format)``, or None if malformed."""
+    choice = data.get("tool_choice")
+    mode, forced = "auto", None
+    if isinstance(choice, str):
+        if choice not in ("auto", "none", "required"):
+            return None
+        mode = choice
+    elif isinstance(choice, Mapping):
+        function = choice.get("function")
+        name = function.get("name") if isinstance(function, Mapping) else None
+        if choice.get("type", "function") != "function" or not isinstance(name, str) or not name:
+            return None
+        forced = name
+    elif choice is not None:
+        return None
+    fmt = data.get("response_format")
+    if isinstance(fmt, Mapping):
+        fmt = fmt.get("type")
+    if fmt is not None and not isinstance(fmt, str):
+        return None
+    return mode, forced, fmt

@@ -1,0 +1,224 @@
+"""One HTTP exchange on a Baidu route, at the raw ASGI level: read the body (bounded), answer
+JSON or an SSE stream with Baidu's headers, drop the connection, and log it all.
+
+Raw ASGI rather than Starlette request/response objects: the hot path then does no extra
+copies, and the faults need control below what a response object offers (abort mid-stream,
+reply before the body is read).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.types import Receive, Scope, Send
+
+from .._codes import V1_MESSAGES
+from .connections import ConnectionRegistry
+from .log import LogEntry, RequestLog
+from .ratelimit import RateLimiter
+
+Headers = list[tuple[bytes, bytes]]
+JSON_TYPE = b"application/json; charset=utf-8"
+SSE_TYPE = b"text/event-stream; charset=utf-8"
+_REQUEST_ID = b"x-bce-request-id"
+
+
+class ConnectionDropped(Exception):
+    """Raised by :meth:`Exchange.drop` when the server gives the app no way to reset the
+    connection (not started through :func:`~.connections.protocol_class`, e.g. the app under
+    ``httpx.ASGITransport``): the caller then sees this exception instead of a reset."""
+
+
+def dumps(obj: Any) -> bytes:
+    """Compact UTF-8 JSON, non-ASCII kept as is (as Baidu sends it)."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def error_body(code: int, message: str | None = None) -> dict[str, Any]:
+    return {"error_code": code, "error_msg": message or V1_MESSAGES.get(code, "")}
+
+
+class Exchange:
+    """The request's scope and log entry plus the ways to answer it."""
+
+    __slots__ = (
+        "_query",
+        "connections",
+        "entry",
+        "limiter",
+        "receive",
+        "request_id",
+        "scope",
+        "send",
+        "started",
+    )
+
+    def __init__(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        *,
+        log: RequestLog,
+        limiter: RateLimiter,
+        connections: ConnectionRegistry,
+    ) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.send = send
+        self.limiter = limiter
+        self.connections = connections
+        self.started = False
+        self._query: dict[str, str] | None = None
+        headers: Headers = scope["headers"]
+        request_id = ""
+        for name, value in headers:
+            if name == _REQUEST_ID:
+                request_id = value.decode("latin-1").strip()
+                break
+        self.request_id = request_id or str(uuid.uuid4())
+        self.entry = LogEntry(
+            scope["method"],
+            scope["path"],
+            scope["query_string"],
+            headers,
+            time.time(),
+            self.request_id,
+            scope.get("client"),
+        )
+        log.append(self.entry)
+
+    @property
+    def method(self) -> str:
+        return str(self.scope["method"])
+
+    @property
+    def path(self) -> str:
+        return str(self.scope["path"])
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The decoded query (a repeated name keeps its last value)."""
+        if self._query is None:
+            text = self.scope["query_string"].decode("latin-1")
+            self._query = dict(parse_qsl(text, keep_blank_values=True)) if text else {}
+        return self._query
+
+    def header(self, name: bytes) -> str | None:
+        """A request header by lower-case name (the first one, if repeated)."""
+        for key, value in self.scope["headers"]:
+            if key == name:
+                return str(value.decode("latin-1"))
+        return None
+
+    def headers_dict(self) -> dict[str, str]:
+        return {k.decode("latin-1"): v.decode("latin-1") for k, v in self.scope["headers"]}
+
+    async def read_body(self, limit: int) -> bytes | None:
+        """The whole body, or None if it is over ``limit`` bytes (by ``Content-Length``, then
+        by counting). The caller answers 413 at once; uvicorn discards the unread rest."""
+        declared = self.header(b"content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await self.receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > limit:
+                    return None
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        self.entry.body = body
+        return body
+
+    def _headers(self, content_type: bytes, extra: Iterable[tuple[bytes, bytes]]) -> Headers:
+        headers = [
+            (b"content-type", content_type),
+            (b"X-Bce-Request-Id", self.request_id.encode("latin-1", "replace")),
+        ]
+        headers.extend(self.limiter.headers(self.entry.key))
+        headers.extend(extra)
+        return headers
+
+    def _finish(self, status: int | None, error_code: int | None) -> None:
+        entry = self.entry
+        entry.status = status
+        entry.error_code = error_code
+        entry.answered = time.time()
+
+    async def send_json(
+        self,
+        obj: Any,
+        *,
+        status: int = 200,
+        error_code: int | None = None,
+        extra_headers: Iterable[tuple[bytes, bytes]] = (),
+    ) -> None:
+        """Answer ``obj`` as JSON (and complete the log entry first)."""
+        body = dumps(obj)
+        headers = self._headers(JSON_TYPE, extra_headers)
+        headers.append((b"content-length", str(len(body)).encode()))
+        self._finish(status, error_code)
+        self.started = True
+        await self.send({"type": "http.response.start", "status": status, "headers": headers})
+        await self.send({"type": "http.response.body", "body": body})
+
+    async def send_error(
+        self,
+        code: int,
+        message: str | None = None,
+        *,
+        status: int = 200,
+        extra_headers: Iterable[tuple[bytes, bytes]] = (),
+    ) -> None:
+        """Baidu's error shape ``{"error_code", "error_msg"}``, HTTP 200 unless told."""
+        await self.send_json(
+            error_body(code, message), status=status, error_code=code, extra_headers=extra_headers
+        )
+
+    async def start_stream(self) -> None:
+        self.entry.stream = True
+        self.entry.status = 200
+        headers = self._headers(SSE_TYPE, ((b"cache-control", b"no-cache"),))
+        self.started = True
+        await self.send({"type": "http.response.start", "status": 200, "headers": headers})
+
+    async def send_event(self, data: bytes, *, last: bool = False) -> None:
+        """One SSE event ``data: {json}\\n\\n``; ``last`` ends the body with it."""
+        if last:
+            self._finish(200, None)
+        await self.send(
+            {
+                "type": "http.response.body",
+                "body": b"data: " + data + b"\n\n",
+                "more_body": not last,
+            }
+        )
+
+    async def end_stream(self) -> None:
+        """End the body cleanly without another event (a cut stream)."""
+        self._finish(200, None)
+        await self.send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def drop(self) -> None:
+        """Reset the connection now, before or during the answer (:class:`ConnectionDropped`
+        when the server gives no way to)."""
+        self._finish(self.entry.status if self.entry.stream else None, None)
+        if not self.connections.abort(self.scope):
+            raise ConnectionDropped("the server cannot reset connections from the app")
+        # Wait until the server has noticed (connection_lost runs on the next loop turn), so
+        # it does not complain that the app returned without answering.
+        while (await self.receive())["type"] != "http.disconnect":
+            pass
