@@ -11,13 +11,16 @@ The fetch itself is done by the client's shells (sync or async), passed in as a 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 # Refresh when less than this share of the lifetime is left (at most REFRESH_AHEAD_MAX seconds
 # ahead): a 30-day token is renewed 1 hour early, a 100 s token 10 s early.
@@ -30,7 +33,8 @@ class _TokenSlot:
     token: str | None = None
     refresh_at: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
-    loop_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = field(
+    # asyncio is imported only on the async path: a sync user never pays for it.
+    loop_locks: weakref.WeakKeyDictionary[Any, asyncio.Lock] = field(
         default_factory=weakref.WeakKeyDictionary
     )
 
@@ -45,6 +49,8 @@ class _TokenSlot:
         self.refresh_at = time.monotonic() + max(expires_in - ahead, 0.0)
 
     def loop_lock(self) -> asyncio.Lock:
+        import asyncio
+
         loop = asyncio.get_running_loop()
         with self.lock:
             lock = self.loop_locks.get(loop)

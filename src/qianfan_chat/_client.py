@@ -7,15 +7,13 @@ pooled ``httpx.Client`` (sync) or one ``httpx.AsyncClient`` per event loop (asyn
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
 import weakref
 from collections.abc import Generator, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import httpx
 
@@ -54,6 +52,11 @@ from ._response import QfResponse
 from ._retry import RetryPolicy
 from ._stream import AsyncChatStream, ChatStream
 
+if TYPE_CHECKING:
+    import asyncio
+
+# asyncio and concurrent.futures are imported where they are used, so that importing the client
+# stays cheap for sync users (asyncio alone costs ~30 ms).
 DEFAULT_BATCH_WORKERS = 8  # batch_do / abatch_do concurrency when worker_num is not given
 
 
@@ -376,6 +379,8 @@ class ChatCompletion:
 
         if not messages_list:
             return []
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qianfan-batch") as pool:
             return list(pool.map(one, messages_list))
 
@@ -401,6 +406,8 @@ class ChatCompletion:
             return self._user_async_client
         # One client per event loop: connections belong to the loop that opened them, so a
         # new loop (each asyncio.run) gets its own pool, and a closed loop's pool is dropped.
+        import asyncio
+
         loop = asyncio.get_running_loop()
         with self._lock:
             client = self._async_clients.get(loop)
@@ -452,6 +459,8 @@ class ChatCompletion:
                 raise _not_a_stream(response, action.statistic)
             return await AsyncChatStream(response, action.statistic)._prime()
         assert isinstance(action, Sleep)
+        import asyncio
+
         await asyncio.sleep(action.seconds)
         return None
 
@@ -537,6 +546,8 @@ class ChatCompletion:
         """The async :meth:`batch_do`: bounded concurrency, input order, errors in place."""
         if kwargs.get("stream"):
             raise InvalidRequestError("stream", "abatch_do does not stream; call ado(stream=True)")
+        import asyncio
+
         gate = asyncio.Semaphore(_workers(worker_num, len(messages_list)))
 
         async def one(messages: Iterable[Mapping[str, Any]]) -> QfResponse | Exception:
@@ -551,6 +562,8 @@ class ChatCompletion:
 
     async def aclose(self) -> None:
         """Close this loop's pooled connections (and the sync ones)."""
+        import asyncio
+
         loop = asyncio.get_running_loop()
         with self._lock:
             client = self._async_clients.pop(loop, None)

@@ -20,7 +20,6 @@ from ._config import Credentials
 from ._errors import APIError, CredentialsError, QianfanError
 from ._response import QfResponse
 from ._retry import MAX_RETRY_AFTER, RetryPolicy, is_retryable, retry_after_seconds
-from ._signing import sign_request_headers
 
 NO_CREDENTIALS = (
     "no Qianfan credentials: set QIANFAN_AK and QIANFAN_SK (app API key and secret key), or "
@@ -99,6 +98,8 @@ def _authorize(spec: CallSpec, token: str | None) -> tuple[dict[str, str] | None
         assert creds.access_token is not None
         return {"access_token": creds.access_token.get()}, headers
     assert creds.access_key is not None and creds.secret_key is not None
+    from ._signing import sign_request_headers  # IAM users only: keeps the import light
+
     headers.update(
         sign_request_headers(
             access_key=creds.access_key.get(),

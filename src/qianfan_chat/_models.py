@@ -12,7 +12,7 @@ import difflib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from ._errors import UnknownModelError
@@ -86,5 +86,5 @@ def _build(data: dict[str, Any]) -> ModelTable:
 @lru_cache(maxsize=1)
 def model_table() -> ModelTable:
     """The shipped model table (parsed once, on first use)."""
-    raw = resources.files("qianfan_chat.data").joinpath("v1-chat-models.json").read_text("utf-8")
+    raw = (Path(__file__).parent / "data" / "v1-chat-models.json").read_text("utf-8")
     return _build(json.loads(raw))

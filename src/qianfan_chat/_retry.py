@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from time import time
 
 from ._codes import V1_RETRYABLE
@@ -70,6 +69,8 @@ def retry_after_seconds(value: str | None) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
+        from email.utils import parsedate_to_datetime  # rare: an HTTP date (lazy: costly import)
+
         try:
             seconds = parsedate_to_datetime(value).timestamp() - time()
         except (TypeError, ValueError):

@@ -7,11 +7,17 @@ Used by the local server for ``usage`` and the history rule, and by the LangChai
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-# CJK Unified Ideographs (and extension A, compatibility ideographs) count one token each.
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-# A "word" is a run of letters/digits that are not Han characters.
-_WORD = re.compile(r"[^\W\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+@lru_cache(maxsize=1)
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    # Compiled on first use: these Unicode classes cost milliseconds at import time.
+    # CJK Unified Ideographs (and extension A, compatibility ideographs) count one token each;
+    # a "word" is a run of letters/digits that are not Han characters.
+    han = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+    word = re.compile(r"[^\W\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+    return han, word
 
 
 def estimate_tokens(text: str) -> int:
@@ -24,6 +30,7 @@ def estimate_tokens(text: str) -> int:
     """
     if not text:
         return 0
-    han = len(_HAN.findall(text))
-    words = len(_WORD.findall(text))
+    han_re, word_re = _patterns()
+    han = len(han_re.findall(text))
+    words = len(word_re.findall(text))
     return han + int(words * 1.3 + 0.5)
