@@ -29,9 +29,18 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
-bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -r benchmarks/requirements.txt
-	$(BIN)/python benchmarks/server_throughput.py
+# Benchmarks run in their own venv: the baselines (Baidu's qianfan SDK, langchain-community)
+# must never leak into the test environment.
+BENCH := .venv-bench
+$(BENCH)/.installed: pyproject.toml constraints.txt benchmarks/requirements.txt
+	$(PYTHON) -m venv $(BENCH)
+	$(BENCH)/bin/python -m pip install --quiet -c constraints.txt -e ".[all]" -r benchmarks/requirements.txt
+	touch $@
+
+bench: $(BENCH)/.installed
+	$(BENCH)/bin/python benchmarks/server_throughput.py
+	$(BENCH)/bin/python benchmarks/client_overhead.py
+	$(BENCH)/bin/python benchmarks/langchain_overhead.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info src/*.egg-info
+	rm -rf $(VENV) $(BENCH) build dist *.egg-info src/*.egg-info

@@ -221,3 +221,35 @@ def test_v1_reply_carries_the_first_of_several_tool_calls(api: Api) -> None:
     )
     call = call_of(api.ask("both please", functions=[WEATHER, TIME]), generated=False)
     assert call == {"name": "get_time", "arguments": "{}", "thoughts": ""}
+
+
+def test_forced_function_picked_among_several_scripted_calls() -> None:
+    """A forced function that a rule scripts second is still the one answered, with the
+    scripted arguments (not generated ones)."""
+    from qianfan_chat.server.engine import EngineRequest, ReplyEngine
+
+    engine = ReplyEngine(
+        [
+            {
+                "contains": "both",
+                "tool_calls": [
+                    {"name": "first", "arguments": {"a": 1}},
+                    {"name": "second", "arguments": {"b": 2}},
+                ],
+            }
+        ]
+    )
+    functions = [
+        {"name": "first", "parameters": {"type": "object"}},
+        {"name": "second", "parameters": {"type": "object"}},
+    ]
+    reply = engine.reply(
+        EngineRequest(
+            model="ERNIE-Bot",
+            messages=[{"role": "user", "content": "do both"}],
+            functions=functions,
+            forced_function="second",
+        )
+    )
+    assert [c.name for c in reply.calls] == ["second"]
+    assert json.loads(reply.calls[0].arguments) == {"b": 2}

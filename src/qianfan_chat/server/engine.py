@@ -333,9 +333,12 @@ def _rule_reply(rule: Rule, request: EngineRequest) -> EngineReply:
     if rule._calls:
         calls = rule._calls
         forced = request.forced_function
-        if forced is not None and all(c.name != forced for c in calls):
-            # tool_choice forces a function: the forced name wins over the script.
-            calls = (generated_call(forced, request.functions),)
+        if forced is not None:
+            # tool_choice forces a function: the forced name wins over the script (a scripted
+            # call to it keeps its arguments, wherever it stands among the scripted calls).
+            calls = tuple(c for c in calls if c.name == forced) or (
+                generated_call(forced, request.functions),
+            )
         return EngineReply(calls=calls, finish_reason="calls", **flags)
     chunks = tuple(rule.chunks) if rule.chunks is not None else None
     text = rule.text if rule.text is not None else "".join(chunks or ())
