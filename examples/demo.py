@@ -126,6 +126,7 @@ def client_examples(endpoint: str | None) -> None:
 def langchain_examples() -> None:
     try:
         from langchain_core.messages import HumanMessage
+
         from qianfan_chat.langchain import QianfanChatEndpoint
     except ImportError:
         print("\n(the LangChain model is not installed; skipping its examples)")
