@@ -105,6 +105,34 @@ V2_CATEGORY: Final[dict[str, Category]] = {
 }
 
 
+# v2 errors the local server answers with: code -> (HTTP status, type, message). Messages are
+# Baidu's where known (protocol-v2.md), else a plain description. An unknown model is
+# ``invalid_model`` too, but with HTTP 401 and UNKNOWN_MODEL_MESSAGE (Baidu's own choice).
+V2_ERRORS: Final[dict[str, tuple[int, str, str]]] = {
+    "malformed_json": (400, "invalid_request_error", "Malformed JSON"),
+    "invalid_model": (400, "invalid_request_error", "model is empty"),
+    "invalid_messages": (400, "invalid_request_error", "Invalid messages"),
+    "characters_too_long": (400, "invalid_request_error", "the input characters are too long"),
+    "tokens_too_long": (400, "invalid_request_error", "the input tokens are too long"),
+    "invalid_argument": (400, "invalid_request_error", "Invalid argument"),
+    "invalid_iam_token": (401, "invalid_request_error", "IAM Certification failed"),
+    "invalid_appid": (401, "invalid_request_error", "Invalid appid"),
+    "no_parameter_permission": (401, "invalid_request_error", "No permission for this parameter"),
+    "account_overdue": (403, "access_denied", "The account is overdue"),
+    "model_offline": (403, "access_denied", "The model is offline"),
+    "method_not_supported": (405, "invalid_request_error", "Only POST is supported"),
+    "rpm_rate_limit_exceeded": (429, "rate_limit_exceeded", "Rate limit reached for RPM"),
+    "tpm_rate_limit_exceeded": (429, "rate_limit_exceeded", "Rate limit reached for TPM"),
+    # QPS has no documented v2 code; the local server uses the per-user one.
+    "user_rate_limit_exceeded": (429, "rate_limit_exceeded", "Rate limit reached for user"),
+    "internal_error": (500, "internal_error", "Internal error"),
+    "dispatch_internal_error": (500, "internal_error", "Dispatch internal error"),
+}
+
+
+UNKNOWN_MODEL_MESSAGE: Final = "The model does not exist or you do not have access to it."
+
+
 def category_for_status(status: int) -> Category | None:
     """The category an HTTP status implies when the body names no known code."""
     if status == 429:

@@ -41,7 +41,7 @@ class InvalidRequestError(QianfanError, ValueError):
     must satisfy, ``error_code`` is the code Baidu's server would answer with.
     """
 
-    def __init__(self, field: str, rule: str, *, error_code: int | None = None) -> None:
+    def __init__(self, field: str, rule: str, *, error_code: int | str | None = None) -> None:
         self.field = field
         self.rule = rule
         self.error_code = error_code

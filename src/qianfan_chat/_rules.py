@@ -33,7 +33,7 @@ _STR_KEYS = ("user_id", "system_memory_id")
 class Violation:
     """A broken rule: Baidu's ``error_code`` and ``error_msg``, the field and the rule."""
 
-    code: int
+    code: int | str  # v1: an error_code integer; v2: a string code (HTTP 400)
     message: str
     field: str
     rule: str

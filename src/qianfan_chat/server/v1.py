@@ -200,7 +200,7 @@ class V1App:
             return
         violation = check_body(data)
         if violation is not None:
-            await ex.send_error(violation.code, violation.message)
+            await ex.send_error(int(violation.code), violation.message)  # v1 codes are ints
             return
         options = _options(data)
         if options is None:
