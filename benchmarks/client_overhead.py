@@ -10,7 +10,8 @@ loopback:
 
 (a) raw httpx doing the same HTTP (token in the query, JSON body, parse the reply);
 (b) qianfan-chat; (c) ``qianfan`` 0.4.12.3 pointed at the server with ``QIANFAN_BASE_URL``
-(installed only for benchmarks: ``make bench``). Prints b/a and b/c (lower is better for b).
+(installed only for benchmarks: ``make bench``; v1 rows only). Rows for v1 and for v2.
+Prints b/a and b/c (lower is better for b).
 Goals: b/a <= 1.15 per call and for async throughput; import <= 1/3 of ``import qianfan``.
 
 Run: ``make bench`` (or ``.venv-bench/bin/python benchmarks/client_overhead.py [--quick]``).
@@ -26,7 +27,9 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -35,6 +38,7 @@ import qianfan_chat
 from _common import best_of, import_time, local_server, loopback_only, table
 
 MESSAGES = [{"role": "user", "content": "你好"}]
+V2_KEY = "bce-v3/ALTAK-benchmark000000000000/0123456789abcdef0123456789abcdef01234567"
 STREAM_PROMPT = "STREAM-1000"
 # Test data for the local server: a 1,000-event scripted stream.
 RULES = [{"contains": STREAM_PROMPT, "chunks": [f"第{i}句。" for i in range(1000)]}]
@@ -46,29 +50,62 @@ def token_for(base_url: str) -> str:
     return str(httpx.post(base_url + "/oauth/2.0/token", params=params).json()["access_token"])
 
 
+@dataclass(frozen=True)
+class Wire:
+    """One API version as raw HTTP: where to post, how to authorize, how to read the answer."""
+
+    url: str
+    params: dict[str, str] | None
+    headers: dict[str, str]
+    body: Callable[[list[dict[str, str]]], dict[str, Any]]
+    answer: Callable[[Any], str]
+
+
+def v1_wire(base_url: str, token: str) -> Wire:
+    return Wire(
+        base_url + PATH,
+        {"access_token": token},
+        {},
+        lambda messages: {"messages": messages},
+        lambda body: str(body["result"]),
+    )
+
+
+def v2_wire(base_url: str, key: str) -> Wire:
+    return Wire(
+        base_url + "/v2/chat/completions",
+        None,
+        {"Authorization": f"Bearer {key}"},
+        lambda messages: {"model": "ernie-lite-8k", "messages": messages},
+        lambda body: str(body["choices"][0]["message"]["content"]),
+    )
+
+
 # -- (a) raw httpx -------------------------------------------------------------------------
 
 
-def raw_sync(base_url: str, token: str, n: int) -> float:
+def raw_sync(wire: Wire, n: int) -> float:
     with httpx.Client() as http:
-        url, params = base_url + PATH, {"access_token": token}
-        http.post(url, params=params, json={"messages": MESSAGES}).json()
+        body = wire.body(MESSAGES)
+        http.post(wire.url, params=wire.params, headers=wire.headers, json=body).json()
         start = time.perf_counter()
         for _ in range(n):
-            body = http.post(url, params=params, json={"messages": MESSAGES}).json()
-            assert body["result"]
+            reply = http.post(wire.url, params=wire.params, headers=wire.headers, json=body)
+            assert wire.answer(reply.json())
         return (time.perf_counter() - start) / n
 
 
-async def raw_async(base_url: str, token: str, n: int, concurrency: int) -> float:
+async def raw_async(wire: Wire, n: int, concurrency: int) -> float:
     async with httpx.AsyncClient() as http:  # the same default pool limits as ours
-        url, params = base_url + PATH, {"access_token": token}
         gate = asyncio.Semaphore(concurrency)
+        body = wire.body(MESSAGES)
 
         async def one() -> None:
             async with gate:
-                body = (await http.post(url, params=params, json={"messages": MESSAGES})).json()
-                assert body["result"]
+                reply = await http.post(
+                    wire.url, params=wire.params, headers=wire.headers, json=body
+                )
+                assert wire.answer(reply.json())
 
         await asyncio.gather(*(one() for _ in range(concurrency)))
         start = time.perf_counter()
@@ -76,17 +113,17 @@ async def raw_async(base_url: str, token: str, n: int, concurrency: int) -> floa
         return (time.perf_counter() - start) / n
 
 
-def raw_stream(base_url: str, token: str, n: int) -> float:
-    body = {"messages": [{"role": "user", "content": STREAM_PROMPT}], "stream": True}
+def raw_stream(wire: Wire, n: int) -> float:
+    body = {**wire.body([{"role": "user", "content": STREAM_PROMPT}]), "stream": True}
     with httpx.Client() as http:
         start = time.perf_counter()
         for _ in range(n):
             events = 0
             with http.stream(
-                "POST", base_url + PATH, params={"access_token": token}, json=body
+                "POST", wire.url, params=wire.params, headers=wire.headers, json=body
             ) as r:
                 for line in r.iter_lines():
-                    if line.startswith("data:"):
+                    if line.startswith("data:") and line[5:].strip() != "[DONE]":
                         json.loads(line[5:])
                         events += 1
             assert events >= 1000
@@ -100,7 +137,7 @@ def ours_sync(chat: qianfan_chat.ChatCompletion, n: int) -> float:
     chat.do(MESSAGES)
     start = time.perf_counter()
     for _ in range(n):
-        assert chat.do(MESSAGES)["result"]
+        assert chat.do(MESSAGES).body
     return (time.perf_counter() - start) / n
 
 
@@ -109,7 +146,7 @@ async def ours_async(chat: qianfan_chat.ChatCompletion, n: int, concurrency: int
 
     async def one() -> None:
         async with gate:
-            assert (await chat.ado(MESSAGES))["result"]
+            assert (await chat.ado(MESSAGES)).body
 
     await asyncio.gather(*(one() for _ in range(concurrency)))
     start = time.perf_counter()
@@ -178,6 +215,24 @@ def sdk_runs(
     return out
 
 
+Measure = tuple[Callable[[], float], Callable[[], float]]
+
+
+def measures(
+    wire: Wire, chat: qianfan_chat.ChatCompletion, n: int, n_async: int, n_stream: int
+) -> dict[str, Measure]:
+    """(raw httpx, qianfan-chat) runs of each measure, for one API version."""
+    concurrency = 64
+    return {
+        "per_call": (lambda: raw_sync(wire, n), lambda: ours_sync(chat, n)),
+        "async": (
+            lambda: asyncio.run(raw_async(wire, n_async, concurrency)),
+            lambda: asyncio.run(ours_async(chat, n_async, concurrency)),
+        ),
+        "stream": (lambda: raw_stream(wire, n_stream), lambda: ours_stream(chat, n_stream)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the calls")
@@ -197,28 +252,20 @@ def main() -> None:
             QIANFAN_IAM_BASE_URL=base_url,
         )
         token = token_for(base_url)
-        results: dict[str, dict[str, float]] = {"raw httpx (a)": {}, "qianfan-chat (b)": {}}
-        a, b = results["raw httpx (a)"], results["qianfan-chat (b)"]
-        chat = qianfan_chat.ChatCompletion(base_url=base_url, access_token=token)
-        runs: list[tuple[str, Callable[[], float], Callable[[], float]]] = [
-            ("per_call", lambda: raw_sync(base_url, token, n), lambda: ours_sync(chat, n)),
-            (
-                "async",
-                lambda: asyncio.run(raw_async(base_url, token, n_async, concurrency)),
-                lambda: asyncio.run(ours_async(chat, n_async, concurrency)),
-            ),
-            (
-                "stream",
-                lambda: raw_stream(base_url, token, n_stream),
-                lambda: ours_stream(chat, n_stream),
-            ),
+        a: dict[str, float] = {}
+        b: dict[str, float] = {}
+        versions = [
+            ("v1", v1_wire(base_url, token), {"access_token": token}),
+            ("v2", v2_wire(base_url, V2_KEY), {"api_key": V2_KEY, "version": 2}),
         ]
-        for name, raw, ours in runs:
-            # Interleave a and b, three rounds each, so drift in the machine hits both alike.
-            a[name] = best_of(3, raw)
-            b[name] = best_of(3, ours)
-        chat.close()
-        c = sdk_runs(base_url, n, n_async, concurrency, n_stream)
+        for version, wire, creds in versions:
+            chat = qianfan_chat.ChatCompletion(base_url=base_url, **creds)
+            for name, (raw, ours) in measures(wire, chat, n, n_async, n_stream).items():
+                # Three rounds each, medians: drift in the machine hits a and b alike.
+                a[f"{version} {name}"] = best_of(3, raw)
+                b[f"{version} {name}"] = best_of(3, ours)
+            chat.close()
+        c = {f"v1 {k}": v for k, v in sdk_runs(base_url, n, n_async, concurrency, n_stream).items()}
 
     a["import"] = import_time("import httpx")
     b["import"] = import_time("import qianfan_chat; qianfan_chat.ChatCompletion")
@@ -227,12 +274,14 @@ def main() -> None:
     except Exception as exc:  # the SDK is not installed here: say so, keep the other rows
         print(f"(import qianfan failed: {type(exc).__name__})")
 
-    labels = {
-        "per_call": f"per call, sequential ({n} calls)",
-        "async": f"async, {concurrency} concurrent ({n_async} calls), per call",
-        "stream": "one 1,000-event stream, read to the end",
-        "import": "import (a: httpx alone; b: qianfan_chat + ChatCompletion; c: qianfan)",
-    }
+    labels = {}
+    for version in ("v1", "v2"):
+        labels[f"{version} per_call"] = f"{version} per call, sequential ({n} calls)"
+        labels[f"{version} async"] = (
+            f"{version} async, {concurrency} concurrent ({n_async} calls), per call"
+        )
+        labels[f"{version} stream"] = f"{version} one 1,000-event stream, read to the end"
+    labels["import"] = "import (a: httpx alone; b: qianfan_chat + ChatCompletion; c: qianfan)"
     rows = [["measure", "(a) raw httpx", "(b) qianfan-chat", "(c) qianfan SDK", "b/a", "b/c"]]
     for key, label in labels.items():
         av, bv, cv = a.get(key), b.get(key), c.get(key)

@@ -1,10 +1,12 @@
-"""OAuth access tokens for App AK/SK: one per (base URL, AK, SK), shared process-wide.
+"""Fetched tokens, shared process-wide: v1 OAuth access tokens for App AK/SK, and v2
+short-term bearer keys minted from IAM keys — one per (kind, base URL, key pair).
 
 A token is refreshed ahead of ``expires_in`` (monotonic clock) and fetched once however many
 threads and tasks ask at the same moment: threads queue on a ``threading.Lock``, tasks of one
 event loop on an ``asyncio.Lock`` of that loop, and every waiter re-checks the cache before
-fetching. On error 110/111 the caller invalidates *the token it used* (a newer one someone else
-fetched is kept) and fetches once more. Unlike the official SDK there is no hour-long throttle.
+fetching. On a token error (v1 110/111, v2 ``invalid_iam_token``) the caller invalidates
+*the token it used* (a newer one someone else fetched is kept) and fetches once more.
+Unlike the official SDK there is no hour-long throttle.
 
 The fetch itself is done by the client's shells (sync or async), passed in as a callable.
 """
@@ -63,9 +65,9 @@ _slots: dict[str, _TokenSlot] = {}
 _slots_lock = threading.Lock()
 
 
-def _slot(base_url: str, ak: str, sk: str) -> _TokenSlot:
+def _slot(kind: str, base_url: str, ak: str, sk: str) -> _TokenSlot:
     # Keyed by a digest so the process-wide table never holds the secret key in clear.
-    key = hashlib.sha256(f"{base_url}\0{ak}\0{sk}".encode()).hexdigest()
+    key = hashlib.sha256(f"{kind}\0{base_url}\0{ak}\0{sk}".encode()).hexdigest()
     with _slots_lock:
         slot = _slots.get(key)
         if slot is None:
@@ -77,14 +79,15 @@ Fetch = Callable[[], tuple[str, float]]
 AsyncFetch = Callable[[], Awaitable[tuple[str, float]]]
 
 
-class OAuthTokens:
+class SharedTokens:
     """The token source of one client: ``get(fetch, stale=None)`` / ``aget(...)``.
 
-    ``stale`` is a token the server just rejected; it is never returned again.
+    ``kind`` is ``"oauth"`` (v1) or ``"bearer"`` (v2 keys from IAM keys); ``stale`` is a token
+    the server just rejected, never returned again.
     """
 
-    def __init__(self, base_url: str, ak: str, sk: str) -> None:
-        self._slot = _slot(base_url, ak, sk)
+    def __init__(self, kind: str, base_url: str, ak: str, sk: str) -> None:
+        self._slot = _slot(kind, base_url, ak, sk)
 
     def get(self, fetch: Fetch, stale: str | None = None) -> str:
         slot = self._slot

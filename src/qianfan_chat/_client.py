@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import httpx
 
-from . import _v1
-from ._auth import OAuthTokens
+from . import _v1, _v2
+from ._auth import SharedTokens
 from ._config import (
     DEFAULT_API_PREFIX,
     DEFAULT_BACKOFF_FACTOR,
@@ -37,11 +37,13 @@ from ._errors import (
     QianfanError,
 )
 from ._flow import (
+    AuthPlan,
     CallSpec,
     GetToken,
     OpenStream,
     Send,
     Sleep,
+    bearer_request,
     call_flow,
     reply,
     token_request,
@@ -100,6 +102,12 @@ class ChatCompletion:
     service (``/chat/{endpoint}``); ``api_path`` is a full path used verbatim (private
     deployments). Credentials and settings come from the arguments or the ``QIANFAN_*``
     environment variables, read when the object is made.
+
+    ``version=2`` speaks the OpenAI-compatible v2 API (``POST /v2/chat/completions`` with a
+    bearer API key, ``api_key=`` or ``QIANFAN_API_KEY``; or IAM keys, which mint short-term API
+    keys). Left unset, the version is 2 when the only credential is a v2 API key, else 1. v2
+    models are lower-case ids (default ``ernie-lite-8k``); replies are OpenAI-shaped
+    (``resp["choices"][0]["message"]``, ``resp.completion`` for typed access).
     """
 
     def __init__(
@@ -112,7 +120,11 @@ class ChatCompletion:
         access_token: str | None = None,
         access_key: str | None = None,
         secret_key: str | None = None,
+        api_key: str | None = None,
+        version: int | str | None = None,
+        appid: str | None = None,
         base_url: str | None = None,
+        iam_base_url: str | None = None,
         api_prefix: str | None = None,
         api_path: str | None = None,
         retry_count: int | None = None,
@@ -121,17 +133,33 @@ class ChatCompletion:
         http_client: httpx.Client | httpx.AsyncClient | None = None,
         async_http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        self._credentials = Credentials.resolve(
-            ak=ak, sk=sk, access_token=access_token, access_key=access_key, secret_key=secret_key
+        creds = self._credentials = Credentials.resolve(
+            ak=ak,
+            sk=sk,
+            access_token=access_token,
+            access_key=access_key,
+            secret_key=secret_key,
+            api_key=api_key,
         )
-        self.base_url = (base_url or env_str("QIANFAN_BASE_URL", DEFAULT_BASE_URL)).rstrip("/")
+        self.version = _version(version, creds)
+        if self.version == 2:
+            default_base = env_str("QIANFAN_CONSOLE_API_BASE_URL", _v2.DEFAULT_BASE_URL)
+        else:
+            default_base = env_str("QIANFAN_BASE_URL", DEFAULT_BASE_URL)
+        self.base_url = (base_url or default_base).rstrip("/")
+        self.iam_base_url = (
+            iam_base_url or env_str("QIANFAN_IAM_BASE_URL", _v2.DEFAULT_IAM_BASE_URL)
+        ).rstrip("/")
+        self.appid = appid or env_str("QIANFAN_APP_ID", "") or None
         self.api_prefix = "/" + (
             api_prefix or env_str("QIANFAN_MODEL_API_PREFIX", DEFAULT_API_PREFIX)
         ).strip("/")
         self.model = model
         self.endpoint = endpoint
         self.api_path = api_path
-        self._spec = None if (endpoint or api_path) else model_table().resolve(model)
+        self._spec = (
+            None if (endpoint or api_path or self.version == 2) else model_table().resolve(model)
+        )
         self.retry_count = int(
             retry_count
             if retry_count is not None
@@ -157,17 +185,38 @@ class ChatCompletion:
             asyncio.AbstractEventLoop, httpx.AsyncClient
         ] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
-        self._tokens: OAuthTokens | None = None
-        creds = self._credentials
-        if creds.mode == "oauth":
-            assert creds.ak is not None and creds.sk is not None
-            self._tokens = OAuthTokens(self.base_url, creds.ak.get(), creds.sk.get())
+        self._tokens: SharedTokens | None = None
+        self._auth = self._auth_plan()
         install_redaction()
+
+    def _auth_plan(self) -> AuthPlan | None:
+        """How calls are authorized, decided once from the credentials and the version."""
+        creds = self._credentials
+        mode = creds.mode_for(self.version)
+        if mode is None:
+            return None
+        if mode == "oauth":
+            assert creds.ak is not None and creds.sk is not None
+            self._tokens = SharedTokens("oauth", self.base_url, creds.ak.get(), creds.sk.get())
+            return AuthPlan("query", fetch=True)
+        if mode == "token":
+            return AuthPlan("query", token=creds.access_token)
+        if mode == "bearer":
+            return AuthPlan("bearer", token=creds.api_key)
+        assert creds.access_key is not None and creds.secret_key is not None
+        if self.version == 2:
+            self._tokens = SharedTokens(
+                "bearer", self.iam_base_url, creds.access_key.get(), creds.secret_key.get()
+            )
+            return AuthPlan("bearer", fetch=True)
+        return AuthPlan("sign", access_key=creds.access_key, secret_key=creds.secret_key)
 
     def __repr__(self) -> str:
         target = f"endpoint={self.endpoint!r}" if self.endpoint else f"model={self.model!r}"
+        mode = self._credentials.mode_for(self.version)
         return (
-            f"ChatCompletion({target}, base_url={self.base_url!r}, auth={self._credentials.mode!r})"
+            f"ChatCompletion({target}, version={self.version}, base_url={self.base_url!r}, "
+            f"auth={mode!r})"
         )
 
     # -- preparing a call (pure) ------------------------------------------------------------
@@ -206,9 +255,20 @@ class ChatCompletion:
         request_id: str | None,
         params: Mapping[str, Any],
     ) -> CallSpec:
-        path, spec = self._target(model, endpoint)
-        body = _v1.build_body(messages, params, stream=stream)
-        _v1.validate(body, spec)
+        if self.version == 2:
+            name = model or endpoint or self.model or self.endpoint or _v2.DEFAULT_MODEL
+            body = _v2.build_body(name, messages, params, stream=stream)
+            _v2.validate(body)
+            url = self.base_url + _v2.CHAT_PATH
+            headers = {_v2.REQUEST_ID_HEADER: request_id} if request_id else {}
+            if self.appid:
+                headers["appid"] = self.appid
+        else:
+            path, spec = self._target(model, endpoint)
+            body = _v1.build_body(messages, params, stream=stream)
+            _v1.validate(body, spec)
+            url = self.base_url + path
+            headers = {_v1.REQUEST_ID_HEADER: request_id} if request_id else {}
         policy = RetryPolicy(
             self.retry_count if retry_count is None else retry_count,
             self.backoff_factor if backoff_factor is None else backoff_factor,
@@ -216,14 +276,14 @@ class ChatCompletion:
         timeout = self.request_timeout if request_timeout is None else request_timeout
         self._check_call_options(policy.retry_count, timeout, policy.backoff_factor)
         return CallSpec(
-            base_url=self.base_url,
-            path=path,
+            url=url,
             content=json.dumps(body, ensure_ascii=False).encode(),
-            credentials=self._credentials,
+            auth=self._auth,
             policy=policy,
             timeout=timeout,
             stream=stream,
-            headers={_v1.REQUEST_ID_HEADER: request_id} if request_id else {},
+            headers=headers,
+            version=self.version,
         )
 
     # -- the sync shell ---------------------------------------------------------------------
@@ -253,11 +313,22 @@ class ChatCompletion:
         except httpx.HTTPError as exc:
             raise _connection_error(exc) from exc
 
-    def _fetch_token(self, timeout: float) -> tuple[str, float]:
+    def _token_send(self, timeout: float) -> Send:
+        """The request that fetches a token: v1 OAuth, or v2 BCE-BEARER with IAM keys."""
         creds = self._credentials
+        if self.version == 2:
+            assert creds.access_key is not None and creds.secret_key is not None
+            key, secret = creds.access_key.get(), creds.secret_key.get()
+            return bearer_request(self.iam_base_url, key, secret, timeout)
         assert creds.ak is not None and creds.sk is not None
-        response = self._send(token_request(self.base_url, creds.ak.get(), creds.sk.get(), timeout))
-        return _v1.parse_token_reply(response.status_code, response.headers, response.content)
+        return token_request(self.base_url, creds.ak.get(), creds.sk.get(), timeout)
+
+    def _token_reply(self, response: httpx.Response) -> tuple[str, float]:
+        parse = _v2.parse_bearer_reply if self.version == 2 else _v1.parse_token_reply
+        return parse(response.status_code, response.headers, response.content)
+
+    def _fetch_token(self, timeout: float) -> tuple[str, float]:
+        return self._token_reply(self._send(self._token_send(timeout)))
 
     def _perform(self, action: Any, spec: CallSpec) -> Any:
         if isinstance(action, Send):
@@ -275,7 +346,7 @@ class ChatCompletion:
                 finally:
                     response.close()
                 raise _not_a_stream(response, action.statistic)
-            return ChatStream(response, action.statistic)._prime()
+            return ChatStream(response, action.statistic, action.version)._prime()
         assert isinstance(action, Sleep)
         time.sleep(action.seconds)
         return None
@@ -434,12 +505,7 @@ class ChatCompletion:
             raise _connection_error(exc) from exc
 
     async def _afetch_token(self, timeout: float) -> tuple[str, float]:
-        creds = self._credentials
-        assert creds.ak is not None and creds.sk is not None
-        response = await self._asend(
-            token_request(self.base_url, creds.ak.get(), creds.sk.get(), timeout)
-        )
-        return _v1.parse_token_reply(response.status_code, response.headers, response.content)
+        return self._token_reply(await self._asend(self._token_send(timeout)))
 
     async def _aperform(self, action: Any, spec: CallSpec) -> Any:
         if isinstance(action, Send):
@@ -457,7 +523,7 @@ class ChatCompletion:
                 finally:
                     await response.aclose()
                 raise _not_a_stream(response, action.statistic)
-            return await AsyncChatStream(response, action.statistic)._prime()
+            return await AsyncChatStream(response, action.statistic, action.version)._prime()
         assert isinstance(action, Sleep)
         import asyncio
 
@@ -578,6 +644,16 @@ class ChatCompletion:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+def _version(version: int | str | None, creds: Credentials) -> int:
+    if version is None:
+        # A v2 API key alone means a v2 account; anything v1 can use keeps v1 (the SDK default).
+        return 2 if creds.api_key and not creds.has_v1 else 1
+    text = str(version).lower().lstrip("v")
+    if text not in ("1", "2"):
+        raise InvalidRequestError("version", f"must be 1 or 2, got {version!r}")
+    return int(text)
 
 
 def _workers(worker_num: int | None, items: int) -> int:

@@ -17,16 +17,27 @@ DEFAULT_RETRY_COUNT = 1  # seed document 001: retry_count, default 1
 DEFAULT_REQUEST_TIMEOUT = 60.0  # seed document 001: request_timeout, default 60 s
 DEFAULT_BACKOFF_FACTOR = 0.0  # seed document 001: backoff_factor, default 0
 
-AuthMode = Literal["oauth", "token", "iam"]
+AuthMode = Literal["oauth", "token", "iam", "bearer"]
 
 ENV_VARS: Mapping[str, str] = {
     "QIANFAN_AK": "App API Key, exchanged for an OAuth access token",
     "QIANFAN_SK": "App Secret Key, with QIANFAN_AK",
     "QIANFAN_ACCESS_TOKEN": "a ready access token, used as is",
-    "QIANFAN_ACCESS_KEY": "IAM Access Key: every request is signed with bce-auth-v1",
+    "QIANFAN_ACCESS_KEY": (
+        "IAM Access Key: v1 requests are signed with bce-auth-v1; v2 mints short-term keys"
+    ),
     "QIANFAN_SECRET_KEY": "IAM Secret Key, with QIANFAN_ACCESS_KEY",
+    "QIANFAN_API_KEY": "v2 API key (bce-v3/ALTAK-...), sent as a Bearer token",
+    "QIANFAN_BEARER_TOKEN": (
+        "the official SDK's name for the v2 API key (read if QIANFAN_API_KEY is not set)"
+    ),
+    "QIANFAN_APP_ID": "v2 application id, sent as the appid header",
     "QIANFAN_BASE_URL": f"API base URL (default {DEFAULT_BASE_URL})",
     "QIANFAN_MODEL_API_PREFIX": f"path prefix of the chat API (default {DEFAULT_API_PREFIX})",
+    "QIANFAN_CONSOLE_API_BASE_URL": "v2 API base URL (default https://qianfan.baidubce.com)",
+    "QIANFAN_IAM_BASE_URL": (
+        "IAM base URL for v2 short-term keys (default https://iam.bj.baidubce.com)"
+    ),
     "QIANFAN_LLM_API_RETRY_COUNT": (
         f"retries after the first attempt (default {DEFAULT_RETRY_COUNT})"
     ),
@@ -75,10 +86,27 @@ class Credentials:
     access_token: Secret | None = None
     access_key: Secret | None = None
     secret_key: Secret | None = None
+    api_key: Secret | None = None
 
     @property
     def mode(self) -> AuthMode | None:
-        """The official SDK's order: AK/SK (OAuth), then a ready token, then IAM keys."""
+        """The v1 auth mode."""
+        return self.mode_for(1)
+
+    @property
+    def has_v1(self) -> bool:
+        """Credentials only v1 can use (App AK/SK or an access token)."""
+        return bool((self.ak and self.sk) or self.access_token)
+
+    def mode_for(self, version: int) -> AuthMode | None:
+        """v1 follows the official SDK's order: AK/SK (OAuth), a ready token, IAM keys.
+        v2 takes an API key, else IAM keys (which mint short-term API keys)."""
+        if version == 2:
+            if self.api_key:
+                return "bearer"
+            if self.access_key and self.secret_key:
+                return "iam"
+            return None
         if self.ak and self.sk:
             return "oauth"
         if self.access_token:
@@ -88,9 +116,9 @@ class Credentials:
         return None
 
     def __repr__(self) -> str:
-        names = ("ak", "sk", "access_token", "access_key", "secret_key")
+        names = ("ak", "sk", "access_token", "access_key", "secret_key", "api_key")
         given = [n for n in names if getattr(self, n)]
-        return f"Credentials(mode={self.mode!r}, given={given})"
+        return f"Credentials(given={given})"
 
     @classmethod
     def resolve(
@@ -101,12 +129,13 @@ class Credentials:
         access_token: str | None = None,
         access_key: str | None = None,
         secret_key: str | None = None,
+        api_key: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Credentials:
         """Arguments win as a whole: if any credential is passed, the environment is not read
         for credentials (mixing an argument token with an environment AK/SK would surprise)."""
-        if any((ak, sk, access_token, access_key, secret_key)):
-            values = (ak, sk, access_token, access_key, secret_key)
+        if any((ak, sk, access_token, access_key, secret_key, api_key)):
+            values = (ak, sk, access_token, access_key, secret_key, api_key)
             return cls(*(_secret(v) for v in values))
         env = os.environ if environ is None else environ
         return cls(
@@ -115,6 +144,7 @@ class Credentials:
             _secret(env.get("QIANFAN_ACCESS_TOKEN")),
             _secret(env.get("QIANFAN_ACCESS_KEY")),
             _secret(env.get("QIANFAN_SECRET_KEY")),
+            _secret(env.get("QIANFAN_API_KEY") or env.get("QIANFAN_BEARER_TOKEN")),
         )
 
 

@@ -159,7 +159,9 @@ def api_error_class(error_code: int | str | None, status_code: int | None) -> ty
         if category is None and error_code.endswith("rate_limit_exceeded"):
             category = "rate_limit"
         if category is None and error_code == "invalid_model":
-            category = "not_found" if status_code == 404 else "auth"
+            # Baidu answers an unknown model with 401 (protocol-v2.md): it is still a wrong
+            # name, not bad credentials. An empty model is 400.
+            category = "invalid_request" if status_code == 400 else "not_found"
     if category is None and status_code is not None:
         category = category_for_status(status_code)
     return _CLASS_FOR[category] if category else APIError

@@ -14,18 +14,23 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import _v1
+from . import _v1, _v2, _wire
 from ._codes import TOKEN_ERRORS
-from ._config import Credentials
+from ._config import Secret
 from ._errors import APIError, CredentialsError, QianfanError
 from ._response import QfResponse
 from ._retry import MAX_RETRY_AFTER, RetryPolicy, is_retryable, retry_after_seconds
 
-NO_CREDENTIALS = (
-    "no Qianfan credentials: set QIANFAN_AK and QIANFAN_SK (app API key and secret key), or "
-    "QIANFAN_ACCESS_TOKEN, or QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY (IAM keys), or pass "
-    "ak=/sk=, access_token= or access_key=/secret_key="
-)
+NO_CREDENTIALS = {
+    1: "no Qianfan credentials for the v1 API: set QIANFAN_AK and QIANFAN_SK (app API key and "
+    "secret key), or QIANFAN_ACCESS_TOKEN, or QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY (IAM "
+    "keys), or pass ak=/sk=, access_token= or access_key=/secret_key=",
+    2: "no Qianfan credentials for the v2 API: set QIANFAN_API_KEY (or QIANFAN_BEARER_TOKEN), or "
+    "QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY (IAM keys), or pass api_key= or "
+    "access_key=/secret_key=",
+}
+# Errors that mean "the fetched token was rejected": fetch a new one, once, and resend.
+REFRESH_ON: frozenset[int | str] = frozenset({*TOKEN_ERRORS, _v2.TOKEN_ERROR})
 
 
 class HTTPReply(Protocol):
@@ -64,6 +69,7 @@ class OpenStream:
 
     response: Any
     statistic: dict[str, Any]
+    version: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,37 +81,56 @@ Action = Send | GetToken | OpenStream | Sleep
 
 
 @dataclass(frozen=True, slots=True)
-class CallSpec:
-    """Everything one call needs, already validated."""
+class AuthPlan:
+    """How every attempt of a call is authorized.
 
-    base_url: str
-    path: str
+    ``place``: ``query`` (v1: ``?access_token=``), ``bearer`` (v2: ``Authorization: Bearer``)
+    or ``sign`` (v1 with IAM keys: bce-auth-v1). The token is ``token`` as given or, with
+    ``fetch``, one the shell fetches and shares (OAuth for v1, a key minted from IAM keys for v2).
+    """
+
+    place: str
+    token: Secret | None = None
+    fetch: bool = False
+    access_key: Secret | None = None
+    secret_key: Secret | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallSpec:
+    """Everything one call needs, already validated. ``auth`` None: no credentials."""
+
+    url: str
     content: bytes
-    credentials: Credentials
+    auth: AuthPlan | None
     policy: RetryPolicy
     timeout: float
     stream: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    version: int = 1
 
 
-def _authorize(spec: CallSpec, token: str | None) -> tuple[dict[str, str] | None, dict[str, str]]:
-    creds = spec.credentials
+def _authorize(
+    plan: AuthPlan, spec: CallSpec, token: str | None
+) -> tuple[dict[str, str] | None, dict[str, str]]:
     headers = {"Content-Type": "application/json", **spec.headers}
-    mode = creds.mode
-    if mode == "oauth":
+    if plan.token is not None:
+        token = plan.token.get()
+    if plan.place == "query":
         return {"access_token": token or ""}, headers
-    if mode == "token":
-        assert creds.access_token is not None
-        return {"access_token": creds.access_token.get()}, headers
-    assert creds.access_key is not None and creds.secret_key is not None
+    if plan.place == "bearer":
+        headers["Authorization"] = f"Bearer {token or ''}"
+        return None, headers
+    assert plan.access_key is not None
+    assert plan.secret_key is not None
     from ._signing import sign_request_headers  # IAM users only: keeps the import light
 
     headers.update(
         sign_request_headers(
-            access_key=creds.access_key.get(),
-            secret_key=creds.secret_key.get(),
+            access_key=plan.access_key.get(),
+            secret_key=plan.secret_key.get(),
             method="POST",
-            url=spec.base_url + spec.path,
+            url=spec.url,
             headers=headers,
         )
     )
@@ -114,24 +139,23 @@ def _authorize(spec: CallSpec, token: str | None) -> tuple[dict[str, str] | None
 
 def call_flow(spec: CallSpec) -> Generator[Action, Any, Any]:
     """Run one call to completion: returns a :class:`QfResponse` or an opened stream."""
-    mode = spec.credentials.mode
-    if mode is None:
-        raise CredentialsError(NO_CREDENTIALS)
+    plan = spec.auth
+    if plan is None:
+        raise CredentialsError(NO_CREDENTIALS[spec.version])
     started = time.perf_counter()
     attempts = retries = 0
     stale: str | None = None
     refreshed = False
-    url = spec.base_url + spec.path
     while True:
         attempts += 1
         token: str | None = None
         attempt_started = time.perf_counter()
         try:
-            if mode == "oauth":
+            if plan.fetch:
                 token = yield GetToken(stale)
-            params, headers = _authorize(spec, token)
+            params, headers = _authorize(plan, spec, token)
             response = yield Send(
-                "POST", url, params, headers, spec.content, spec.timeout, spec.stream
+                "POST", spec.url, params, headers, spec.content, spec.timeout, spec.stream
             )
             statistic = {
                 "attempts": attempts,
@@ -139,10 +163,10 @@ def call_flow(spec: CallSpec) -> Generator[Action, Any, Any]:
                 "total_latency": time.perf_counter() - started,
             }
             if spec.stream:
-                return (yield OpenStream(response, statistic))
+                return (yield OpenStream(response, statistic, spec.version))
             return reply(response, statistic)
         except APIError as exc:
-            if exc.error_code in TOKEN_ERRORS and mode == "oauth" and not refreshed:
+            if exc.error_code in REFRESH_ON and plan.fetch and not refreshed:
                 refreshed, stale = True, token  # refresh once and resend, not a retry
                 continue
             error: QianfanError = exc
@@ -165,14 +189,29 @@ def reply(response: HTTPReply, statistic: dict[str, Any]) -> QfResponse:
     """A complete (non-stream) reply as a QfResponse, or its typed error."""
     headers = response.headers
     status = response.status_code
-    body = _v1.decode_json(response.content, status, headers)
-    err = _v1.error_from(status, headers, body)
+    body = _wire.decode_json(response.content, status, headers)
+    err = _wire.error_from(status, headers, body)
     if err is not None:
         raise err
     if not isinstance(body, dict):
         raise APIError("the server's reply is not a JSON object", status_code=status)
-    return QfResponse(status, headers, body, statistic, _v1.request_id(headers, body))
+    return QfResponse(status, headers, body, statistic, _wire.request_id(headers, body))
 
 
 def token_request(base_url: str, ak: str, sk: str, timeout: float) -> Send:
+    """v1: exchange App AK/SK for an OAuth access token."""
     return Send("POST", base_url + _v1.TOKEN_PATH, _v1.token_params(ak, sk), {}, None, timeout)
+
+
+def bearer_request(iam_base_url: str, ak: str, sk: str, timeout: float) -> Send:
+    """v2: mint a short-term API key with IAM keys (a signed GET of BCE-BEARER/token)."""
+    from urllib.parse import urlencode
+
+    from ._signing import sign_request_headers
+
+    query = _v2.bearer_query()
+    url = iam_base_url + _v2.BEARER_PATH
+    headers = sign_request_headers(
+        access_key=ak, secret_key=sk, method="GET", url=f"{url}?{urlencode(query)}", headers={}
+    )
+    return Send("GET", url, query, headers, None, timeout)

@@ -15,18 +15,39 @@ Message = dict[str, Any]
 
 
 def _reply_message(body: Mapping[str, Any]) -> Message:
-    msg: Message = {"role": "assistant", "content": body.get("result") or ""}
+    if "choices" in body:  # v2: the first choice's message, tool calls included
+        choices = body.get("choices") or [{}]
+        reply = choices[0].get("message") or {}
+        msg: Message = {"role": "assistant", "content": reply.get("content") or ""}
+        if reply.get("tool_calls"):
+            msg["tool_calls"] = [dict(c) for c in reply["tool_calls"]]
+        return msg
+    msg = {"role": "assistant", "content": body.get("result") or ""}
     if body.get("function_call"):
         msg["function_call"] = dict(body["function_call"])
     return msg
 
 
+def _pending_tool_call(messages: list[Message]) -> Mapping[str, Any] | None:
+    """v2: the first tool call of the last assistant turn that no tool message answers yet."""
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].get("role") == "assistant":
+            answered = {m.get("tool_call_id") for m in messages[i + 1 :]}
+            calls: list[Mapping[str, Any]] = messages[i].get("tool_calls") or []
+            for call in calls:
+                if call.get("id") not in answered:
+                    return call
+            return None
+    return None
+
+
 class Messages(list[Message]):
-    """A conversation for the v1 chat API.
+    """A conversation for the chat API.
 
     ``append(text)`` adds a turn with the role that must come next (user, then assistant, ...);
     ``append(response)`` adds the model's reply, function call included, and the string appended
-    after a function call becomes that function's ``function`` message::
+    after a function call becomes that function's ``function`` message (v2: after a reply with
+    ``tool_calls``, each string becomes the ``tool`` message of the next unanswered call)::
 
         msgs = Messages()
         msgs.append("北京天气如何?")
@@ -56,14 +77,25 @@ class Messages(list[Message]):
             call = self[-1].get("function_call")
             if isinstance(call, Mapping) and call.get("name"):
                 entry["name"] = call["name"]
+        if entry["role"] == "tool":
+            pending = _pending_tool_call(self)
+            if pending is not None:
+                entry["tool_call_id"] = pending.get("id")
+                name = (pending.get("function") or {}).get("name")
+                if name:
+                    entry["name"] = name
         super().append(entry)
 
     def _next_role(self) -> str:
         if not self:
             return "user"
+        if _pending_tool_call(self) is not None:
+            return "tool"
         last = self[-1]
         if last.get("role") == "assistant":
             return "function" if last.get("function_call") else "user"
+        if last.get("role") in ("system", "developer", "tool"):
+            return "user" if last.get("role") != "tool" else "assistant"
         return "assistant"
 
     def copy(self) -> Messages:

@@ -7,7 +7,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._types import Completion
 
 
 class QfResponse(Mapping[str, Any]):
@@ -34,6 +37,16 @@ class QfResponse(Mapping[str, Any]):
         self.body = body
         self.statistic: dict[str, Any] = statistic if statistic is not None else {}
         self.request_id = request_id
+
+    @property
+    def completion(self) -> Completion:
+        """The v2 (OpenAI-shaped) body as typed objects: ``resp.completion.choices[0].message``,
+        ``.usage``; a stream chunk's ``choices[0].delta``. Unknown fields stay in ``extra``."""
+        from ._types import Completion
+
+        if "choices" not in self.body:
+            raise TypeError("completion is for v2 replies; a v1 reply reads resp['result']")
+        return Completion.from_dict(self.body)
 
     def __getitem__(self, key: str) -> Any:
         return self.body[key]

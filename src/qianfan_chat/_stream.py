@@ -6,9 +6,12 @@ a last resort, when collected. The decoding is shared (:class:`StreamState`, no 
 
 * SSE is decoded tolerantly (``_sse.SSEDecoder``); an error JSON before or inside the stream
   raises its typed error;
-* a stream that ends before the event with ``is_end`` raises :class:`StreamInterruptedError`
-  carrying the text received — never a silently short answer;
-* usage is the final chunk's only (intermediate chunks carry zero or running counts).
+* v1 ends at the chunk with ``is_end``; v2 at ``data: [DONE]`` (a v2 stream whose connection
+  closes after a ``finish_reason`` but before ``[DONE]`` is complete, merely without usage);
+  a stream that ends before that raises :class:`StreamInterruptedError` carrying the text
+  received — never a silently short answer;
+* usage is the final chunk's only (v1: the ``is_end`` chunk; v2: the ``include_usage`` chunk),
+  since intermediate chunks carry zero or running counts.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from . import _v1
+from . import _wire
 from ._errors import APIConnectionError, APITimeoutError, StreamInterruptedError
 from ._response import QfResponse
 from ._sse import SSEDecoder
@@ -30,11 +33,15 @@ from ._sse import SSEDecoder
 class StreamState:
     """Pure stream decoding: bytes in, chunks out."""
 
-    def __init__(self, status: int, headers: Mapping[str, str], statistic: dict[str, Any]):
+    def __init__(
+        self, status: int, headers: Mapping[str, str], statistic: dict[str, Any], version: int = 1
+    ):
+        self.version = version
+        self.finished = False  # v2: a choice reported its finish_reason
         self.status = status
         self.headers = headers
         self.statistic = statistic
-        self.request_id = _v1.request_id(headers)
+        self.request_id = _wire.request_id(headers)
         self.decoder = SSEDecoder()
         self.ended = False
         self.parts: list[str] = []
@@ -47,23 +54,43 @@ class StreamState:
         for event in events:
             if self.ended:
                 break
-            body = _v1.chunk_body(event, self.status, self.headers)
+            if self.version == 2 and event.data.strip() == "[DONE]":
+                self._end()
+                continue
+            body = _wire.chunk_body(event, self.status, self.headers)
             if self.request_id is None:
-                self.request_id = _v1.request_id(self.headers, body)
-            result = body.get("result")
-            if isinstance(result, str) and result:
-                self.parts.append(result)
+                self.request_id = _wire.request_id(self.headers, body)
             if self.chunks == 0:
                 self.statistic["first_token_latency"] = time.perf_counter() - self.started
             self.chunks += 1
-            if body.get("is_end", False) or body.get("function_call"):
-                self.ended = True
-                self.usage = body.get("usage")
-                self.statistic["total_latency"] = (
-                    self.statistic.get("total_latency", 0.0) + time.perf_counter() - self.started
-                )
+            if self.version == 2:
+                self._v2_chunk(body)
+            else:
+                result = body.get("result")
+                if isinstance(result, str) and result:
+                    self.parts.append(result)
+                if body.get("is_end", False) or body.get("function_call"):
+                    self.usage = body.get("usage")
+                    self._end()
             out.append(QfResponse(self.status, self.headers, body, self.statistic, self.request_id))
         return out
+
+    def _v2_chunk(self, body: dict[str, Any]) -> None:
+        for choice in body.get("choices") or ():
+            delta = choice.get("delta") or {}
+            content = delta.get("content")
+            if isinstance(content, str) and content and choice.get("index", 0) == 0:
+                self.parts.append(content)
+            if choice.get("finish_reason"):
+                self.finished = True
+        if body.get("usage"):
+            self.usage = body["usage"]  # the last one seen: running counts end in the total
+
+    def _end(self) -> None:
+        self.ended = True
+        self.statistic["total_latency"] = (
+            self.statistic.get("total_latency", 0.0) + time.perf_counter() - self.started
+        )
 
     def feed(self, data: bytes) -> list[QfResponse]:
         return self._chunks(self.decoder.feed(data))
@@ -71,9 +98,13 @@ class StreamState:
     def finish(self) -> list[QfResponse]:
         """The stream's bytes are over: flush, and fail if the last event never came."""
         chunks = self._chunks(self.decoder.flush())
-        if not self.ended:
-            raise self.interrupted("the stream ended before its last event (is_end)")
-        return chunks
+        if self.ended:
+            return chunks
+        if self.version == 2 and self.finished:
+            self._end()
+            return chunks
+        last = "[DONE]" if self.version == 2 else "is_end"
+        raise self.interrupted(f"the stream ended before its last event ({last})")
 
     def interrupted(self, why: str) -> StreamInterruptedError:
         return StreamInterruptedError(
@@ -125,9 +156,11 @@ class _StreamBase:
 class ChatStream(_StreamBase, Iterator[QfResponse]):
     """A sync stream of chunks. Use it in a ``with`` block, or iterate it to the end."""
 
-    def __init__(self, response: httpx.Response, statistic: dict[str, Any]) -> None:
+    def __init__(
+        self, response: httpx.Response, statistic: dict[str, Any], version: int = 1
+    ) -> None:
         self._response = response
-        self._state = StreamState(response.status_code, response.headers, statistic)
+        self._state = StreamState(response.status_code, response.headers, statistic, version)
         self._bytes = response.iter_bytes()
         self._pending = deque()
 
@@ -198,9 +231,11 @@ class ChatStream(_StreamBase, Iterator[QfResponse]):
 class AsyncChatStream(_StreamBase, AsyncIterator[QfResponse]):
     """An async stream of chunks. Use it in an ``async with`` block, or iterate to the end."""
 
-    def __init__(self, response: httpx.Response, statistic: dict[str, Any]) -> None:
+    def __init__(
+        self, response: httpx.Response, statistic: dict[str, Any], version: int = 1
+    ) -> None:
         self._response = response
-        self._state = StreamState(response.status_code, response.headers, statistic)
+        self._state = StreamState(response.status_code, response.headers, statistic, version)
         self._bytes = response.aiter_bytes()
         self._pending = deque()
 

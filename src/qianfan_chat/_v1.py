@@ -11,13 +11,13 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ._errors import APIError, AuthenticationError, InvalidRequestError, api_error_class
+from ._errors import AuthenticationError, InvalidRequestError
 from ._models import ModelSpec
 from ._rules import check_body
-from ._sse import ServerSentEvent
+from ._wire import error_from, request_id
 
 TOKEN_PATH = "/oauth/2.0/token"
-REQUEST_ID_HEADER = "x-bce-request-id"
+REQUEST_ID_HEADER = "x-bce-request-id"  # BCE's request-id header, sent and read on v1
 
 
 class UnlistedParameterWarning(UserWarning):
@@ -73,80 +73,6 @@ def validate(body: Mapping[str, Any], spec: ModelSpec | None) -> None:
                 UnlistedParameterWarning,
                 stacklevel=5,
             )
-
-
-def request_id(headers: Mapping[str, str], body: Any = None) -> str | None:
-    rid = headers.get(REQUEST_ID_HEADER)
-    if rid:
-        return rid
-    if isinstance(body, Mapping):
-        value = body.get("id") or body.get("request_id")
-        return str(value) if value else None
-    return None
-
-
-def error_from(status: int, headers: Mapping[str, str], body: Any) -> APIError | None:
-    """The error a reply carries, or None. Baidu sends ``{"error_code", "error_msg"}`` mostly
-    with HTTP 200, sometimes with a non-2xx status or only a ``X-Bce-Error-Code`` header."""
-    code: int | str | None = None
-    msg: str | None = None
-    if isinstance(body, Mapping):
-        if body.get("error_code") not in (None, 0):
-            code = body["error_code"]
-            msg = str(body.get("error_msg") or "")
-        elif isinstance(body.get("error"), Mapping):  # v2 shape behind a v1 route
-            code = body["error"].get("code")
-            msg = str(body["error"].get("message") or "")
-    if code is None and status < 400:
-        return None
-    if code is None:
-        header_code = headers.get("x-bce-error-code")
-        code = header_code or None
-        msg = headers.get("x-bce-error-message") or f"HTTP {status}"
-    if isinstance(code, str) and code.isdigit():
-        code = int(code)
-    cls = api_error_class(code, status)
-    return cls(
-        msg or f"HTTP {status}",
-        error_code=code,
-        request_id=request_id(headers, body),
-        status_code=status,
-        body=body,
-        headers=headers,
-    )
-
-
-def decode_json(content: bytes, status: int, headers: Mapping[str, str]) -> Any:
-    try:
-        return json.loads(content)
-    except ValueError:
-        err = error_from(status, headers, None) if status >= 400 else None
-        if err is not None:
-            raise err from None
-        raise APIError(
-            "the server's reply is not JSON",
-            status_code=status,
-            request_id=request_id(headers),
-            headers=headers,
-        ) from None
-
-
-def chunk_body(event: ServerSentEvent, status: int, headers: Mapping[str, str]) -> dict[str, Any]:
-    """The JSON of one stream event; an error event raises its typed error."""
-    try:
-        data = json.loads(event.data)
-    except ValueError:
-        raise APIError(
-            f"a stream event is not JSON: {event.data[:80]!r}",
-            status_code=status,
-            request_id=request_id(headers),
-        ) from None
-    if not isinstance(data, dict):
-        raise APIError("a stream event is not a JSON object", status_code=status)
-    err = error_from(status, headers, data)
-    if err is not None:
-        raise err
-    return data
 
 
 def token_params(ak: str, sk: str) -> dict[str, str]:

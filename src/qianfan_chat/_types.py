@@ -1,0 +1,141 @@
+"""Typed views of v2 (OpenAI-shaped) replies: ``resp.completion``.
+
+Built from the JSON body on demand; every object keeps the fields it does not name in
+``extra``, so nothing the server sends is lost (Baidu adds fields over time). Shapes:
+``protocol-v2.md`` "Reply" and "Stream".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _extra(data: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in known}
+
+
+@dataclass(frozen=True)
+class FunctionCall:
+    name: str = ""
+    arguments: str = ""  # JSON text, as the wire carries it
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    id: str = ""
+    type: str = "function"
+    function: FunctionCall = field(default_factory=FunctionCall)
+    index: int | None = None  # stream deltas only
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ToolCall:
+        fn = data.get("function") or {}
+        return cls(
+            id=str(data.get("id") or ""),
+            type=str(data.get("type") or "function"),
+            function=FunctionCall(str(fn.get("name") or ""), str(fn.get("arguments") or "")),
+            index=data.get("index"),
+        )
+
+
+@dataclass(frozen=True)
+class Message:
+    """``choices[i].message`` of a reply, or ``choices[i].delta`` of a chunk."""
+
+    role: str | None = None
+    content: str | None = None
+    reasoning_content: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    _KNOWN = ("role", "content", "reasoning_content", "tool_calls")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Message:
+        return cls(
+            role=data.get("role"),
+            content=data.get("content"),
+            reasoning_content=data.get("reasoning_content"),
+            tool_calls=tuple(ToolCall.from_dict(c) for c in data.get("tool_calls") or ()),
+            extra=_extra(data, cls._KNOWN),
+        )
+
+
+@dataclass(frozen=True)
+class Choice:
+    index: int = 0
+    message: Message = field(default_factory=Message)  # the delta, in a chunk
+    finish_reason: str | None = None
+    flag: int | None = None  # 0 safe ... 4 retract (Baidu's content-safety flag)
+    ban_round: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    _KNOWN = ("index", "message", "delta", "finish_reason", "flag", "ban_round")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Choice:
+        return cls(
+            index=int(data.get("index") or 0),
+            message=Message.from_dict(data.get("message") or data.get("delta") or {}),
+            finish_reason=data.get("finish_reason"),
+            flag=data.get("flag"),
+            ban_round=data.get("ban_round"),
+            extra=_extra(data, cls._KNOWN),
+        )
+
+    @property
+    def delta(self) -> Message:
+        """A chunk's delta (the same object as ``message``)."""
+        return self.message
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Usage:
+        return cls(
+            int(data.get("prompt_tokens") or 0),
+            int(data.get("completion_tokens") or 0),
+            int(data.get("total_tokens") or 0),
+            _extra(data, ("prompt_tokens", "completion_tokens", "total_tokens")),
+        )
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A v2 reply (``object`` ``chat.completion``) or stream chunk (``chat.completion.chunk``)."""
+
+    id: str = ""
+    object: str = ""
+    created: int = 0
+    model: str = ""
+    choices: tuple[Choice, ...] = ()
+    usage: Usage | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    _KNOWN = ("id", "object", "created", "model", "choices", "usage")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Completion:
+        usage = data.get("usage")
+        return cls(
+            id=str(data.get("id") or ""),
+            object=str(data.get("object") or ""),
+            created=int(data.get("created") or 0),
+            model=str(data.get("model") or ""),
+            choices=tuple(Choice.from_dict(c) for c in data.get("choices") or ()),
+            usage=Usage.from_dict(usage) if isinstance(usage, Mapping) else None,
+            extra=_extra(data, cls._KNOWN),
+        )
+
+    @property
+    def text(self) -> str:
+        """The first choice's content (a chunk's new text)."""
+        return (self.choices[0].message.content or "") if self.choices else ""
