@@ -120,11 +120,40 @@ V2_ERRORS: Final[dict[str, tuple[int, str, str]]] = {
     "no_parameter_permission": (401, "invalid_request_error", "No permission for this parameter"),
     "account_overdue": (403, "access_denied", "The account is overdue"),
     "model_offline": (403, "access_denied", "The model is offline"),
+    "system_unsafe": (403, "access_denied", "The system content is unsafe"),
+    "user_setting_unsafe": (403, "access_denied", "The user setting is unsafe"),
+    "functions_unsafe": (403, "access_denied", "The functions are unsafe"),
     "method_not_supported": (405, "invalid_request_error", "Only POST is supported"),
     "rpm_rate_limit_exceeded": (429, "rate_limit_exceeded", "Rate limit reached for RPM"),
     "tpm_rate_limit_exceeded": (429, "rate_limit_exceeded", "Rate limit reached for TPM"),
     # QPS has no documented v2 code; the local server uses the per-user one.
     "user_rate_limit_exceeded": (429, "rate_limit_exceeded", "Rate limit reached for user"),
+    "input_tpm_rate_limit_exceeded": (
+        429,
+        "rate_limit_exceeded",
+        "Rate limit reached for input TPM",
+    ),
+    "output_tpm_rate_limit_exceeded": (
+        429,
+        "rate_limit_exceeded",
+        "Rate limit reached for output TPM",
+    ),
+    "cluster_rate_limit_exceeded": (429, "rate_limit_exceeded", "Rate limit reached for cluster"),
+    "cluster_rpm_rate_limit_exceeded": (
+        429,
+        "rate_limit_exceeded",
+        "Rate limit reached for cluster RPM",
+    ),
+    "cluster_tpm_rate_limit_exceeded": (
+        429,
+        "rate_limit_exceeded",
+        "Rate limit reached for cluster TPM",
+    ),
+    "preemptible_rate_limit_exceeded": (
+        429,
+        "rate_limit_exceeded",
+        "Rate limit reached for preemptible resources",
+    ),
     "internal_error": (500, "internal_error", "Internal error"),
     "dispatch_internal_error": (500, "internal_error", "Dispatch internal error"),
 }

@@ -37,9 +37,16 @@ def _text_of(content: Any) -> str | None:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        parts = [p.get("text", "") for p in content if isinstance(p, Mapping)]
-        if len(parts) == len(content) and all(isinstance(t, str) for t in parts):
-            return "".join(parts)
+        # v2 chat takes text only (protocol-v2.md): every part must be a text part.
+        texts = []
+        for part in content:
+            if not isinstance(part, Mapping) or part.get("type", "text") != "text":
+                return None
+            text = part.get("text")
+            if not isinstance(text, str):
+                return None
+            texts.append(text)
+        return "".join(texts)
     return None
 
 
@@ -186,4 +193,16 @@ def check_body(body: Mapping[str, Any]) -> Violation | None:
     for key in _BOOL_KEYS:
         if body.get(key) is not None and not isinstance(body[key], bool):
             return _arg(key, "must be true or false")
+    return None
+
+
+def check_output_tokens(body: Mapping[str, Any], low: int, high: int | None) -> Violation | None:
+    """``max_tokens`` / ``max_completion_tokens`` within a model's range ``[low, high]``
+    (protocol-v2.md: "per-model range, e.g. [2, 2048] for most 8k models"); ``high`` None
+    checks the lower bound only. Run after :func:`check_body` (which checks the types)."""
+    for key in ("max_tokens", "max_completion_tokens"):
+        value = body.get(key)
+        if isinstance(value, int) and (value < low or (high is not None and value > high)):
+            interval = f"[{low}, {high}]" if high is not None else f"at least {low}"
+            return _arg(key, f"must be in {interval} for this model, got {value}")
     return None

@@ -20,6 +20,11 @@ Example::
         app = MyApp(base_url=qianfan_server.base_url, ak="ak", sk="sk")
         assert app.ask("weather?") == "Sunny."
 
+    def test_weather_v2(qianfan_server):  # The v2 (OpenAI-compatible) API, same rules.
+        qianfan_server.add_rule(contains="weather", text="Sunny.")
+        client = openai.OpenAI(base_url=qianfan_server.v2_base_url, api_key="any-key")
+        reply = client.chat.completions.create(model="ernie-3.5-8k", messages=[...])
+
 Importing this module needs neither pytest nor the server's packages; both are imported when a
 fixture is used.
 """

@@ -14,6 +14,8 @@ from qianfan_chat.server import LocalServer
 IAM_AK, IAM_SK = "iam-ak-0123456789", "iam-sk-0123456789"
 CUSTOM = "my_service"
 SEED = 1234
+V2_KEY = "bce-v3/ALTAK-test0123456789abcdef/0123456789abcdef0123456789abcdef01234567"
+V2_MODEL = "ernie-3.5-8k"
 
 
 def user(text: str) -> list[dict[str, str]]:
@@ -68,6 +70,58 @@ class Api:
         return self.server.requests()
 
 
+class V2:
+    """An httpx client bound to one server's v2 route and one bearer key, with helpers."""
+
+    def __init__(self, server: LocalServer, client: httpx.Client, key: str = V2_KEY) -> None:
+        self.server = server
+        self.client = client
+        self.key = key
+
+    def headers(self, key: str | None = None, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key or self.key}", **extra}
+
+    def post(
+        self, body: Any, *, key: str | None = None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """POST ``body`` (JSON, or raw bytes/str) to ``/v2/chat/completions``."""
+        sent = headers if headers is not None else self.headers(key)
+        if isinstance(body, bytes | str):
+            return self.client.post(self.server.v2_chat_url, content=body, headers=sent)
+        return self.client.post(self.server.v2_chat_url, json=body, headers=sent)
+
+    def ask(self, text: str, model: str = V2_MODEL, **fields: Any) -> dict[str, Any]:
+        """One user message; the reply's JSON (asserting HTTP 200)."""
+        response = self.post({"model": model, "messages": user(text), **fields})
+        assert response.status_code == 200, response.text
+        data: dict[str, Any] = response.json()
+        return data
+
+    def error(self, body: Any, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+        """``(status, error object)`` of a refused call, checking the v2 error shape."""
+        response = self.post(body, **kwargs)
+        data = response.json()
+        assert response.status_code >= 400
+        assert set(data) == {"error", "id"}
+        assert set(data["error"]) == {"code", "message", "type"}
+        assert data["id"].startswith("as-")
+        return response.status_code, data["error"]
+
+    def stream(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The chunks of a streamed reply, asserting SSE framing and the final ``[DONE]``."""
+        with self.client.stream(
+            "POST", self.server.v2_chat_url, headers=self.headers(), json={**body, "stream": True}
+        ) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            raw = response.read()
+        assert raw.endswith(b"data: [DONE]\n\n")
+        return sse_events(raw[: -len(b"data: [DONE]\n\n")])
+
+    def log(self) -> list[dict[str, Any]]:
+        return self.server.requests()
+
+
 def sse_events(raw: bytes) -> list[dict[str, Any]]:
     """Events of an SSE body; each must be one ``data: {json}`` line and a blank line."""
     text = raw.decode()
@@ -106,6 +160,28 @@ def client(server: LocalServer) -> Iterator[httpx.Client]:
 @pytest.fixture
 def api(server: LocalServer, client: httpx.Client, session_token: str) -> Api:
     return Api(server, client, session_token)
+
+
+@pytest.fixture
+def v2(server: LocalServer, client: httpx.Client) -> V2:
+    return V2(server, client)
+
+
+@pytest.fixture
+def serve_v2() -> Iterator[Any]:
+    """Start a dedicated server for one test: ``serve_v2(**config)`` -> ``V2``."""
+    started: list[tuple[LocalServer, httpx.Client]] = []
+
+    def start(**config: Any) -> V2:
+        server = LocalServer(**config).start()
+        http = httpx.Client(timeout=10)
+        started.append((server, http))
+        return V2(server, http)
+
+    yield start
+    for server, http in started:
+        http.close()
+        server.stop()
 
 
 @pytest.fixture

@@ -46,6 +46,13 @@ def _faults(values: tuple[str, ...]) -> list[Any]:
 )
 @click.option("--ak-sk", multiple=True, metavar="AK:SK", help="An OAuth key pair (repeatable).")
 @click.option("--iam-key", multiple=True, metavar="AK:SK", help="An IAM key pair (repeatable).")
+@click.option(
+    "--api-key",
+    multiple=True,
+    metavar="KEY",
+    help="A v2 API key accepted as Bearer (repeatable; none: any key).",
+)
+@click.option("--app-id", multiple=True, metavar="ID", help="A v2 appid header value (repeatable).")
 @click.option("--token-lifetime", type=float, help="Access-token lifetime in seconds.")
 @click.option("--endpoint", multiple=True, metavar="NAME", help="A custom endpoint name.")
 @click.option(
@@ -66,6 +73,8 @@ def serve(
     config_file: str | None,
     ak_sk: tuple[str, ...],
     iam_key: tuple[str, ...],
+    api_key: tuple[str, ...],
+    app_id: tuple[str, ...],
     token_lifetime: float | None,
     endpoint: tuple[str, ...],
     rules_file: str | None,
@@ -76,10 +85,13 @@ def serve(
     seed: int | None,
     access_log: bool,
 ) -> None:
-    """Run the local Qianfan v1 server for offline tests (replies are scripted test data).
+    """Run the local Qianfan v1 and v2 server for offline tests (replies are scripted test
+    data).
 
     With no --ak-sk it runs in open mode: any non-empty API key / secret key pair gets a
-    token. IAM signatures are accepted only for --iam-key pairs.
+    token. IAM signatures are accepted only for --iam-key pairs. v2 (OpenAI-compatible):
+    with no --api-key any non-empty Bearer key but a v1 access token is accepted; keys minted
+    by /v1/BCE-BEARER/token (signed with an --iam-key) work in both modes.
     """
     from ..server.config import ServerConfig
 
@@ -90,6 +102,8 @@ def serve(
             "port": port if port is not None else (base.port or 8866),
             "ak_sk": {**base.ak_sk, **_pairs(ak_sk, "--ak-sk")},
             "iam_keys": {**base.iam_keys, **_pairs(iam_key, "--iam-key")},
+            "api_keys": (*base.api_keys, *api_key),
+            "app_ids": (*base.app_ids, *app_id),
             "custom_endpoints": (*base.custom_endpoints, *endpoint),
             "faults": (*base.faults, *_faults(fault)),
         }
@@ -153,8 +167,15 @@ def _banner(console: Any, config: Any, state: Any, base_url: str) -> None:
         else f"{len(config.ak_sk)} configured API key(s)"
     )
     console.print(f"[bold]Qianfan local test server[/bold] on [cyan]{escape(base_url)}[/cyan]")
+    v2_mode = (
+        "open mode (any non-empty Bearer key)"
+        if config.v2_open_mode
+        else f"{len(config.api_keys)} configured API key(s)"
+    )
     console.print(f"  OAuth: {mode}; IAM keys: {len(config.iam_keys)}")
     console.print(escape(f"  chat:  {base_url}{config.api_prefix}/chat/{{suffix}}"))
+    console.print(escape(f"  v2:    {base_url}{config.v2_prefix}  (OpenAI base URL; {v2_mode})"))
+    console.print(escape(f"  v2 keys from IAM keys: {base_url}/v1/BCE-BEARER/token"))
     if config.custom_endpoints:
         console.print(escape(f"  custom endpoints: {', '.join(config.custom_endpoints)}"))
     limits = config.rate_limits.to_dict()

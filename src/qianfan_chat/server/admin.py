@@ -65,10 +65,13 @@ def admin_routes(state: ServerState) -> list[Route]:
             {
                 "status": "ok",
                 "open_mode": state.config.open_mode,
+                "v2_open_mode": state.config.v2_open_mode,
+                "v2_base_path": state.config.v2_prefix,
                 "rules": len(state.engine.rules),
                 "faults": len(state.faults.faults),
                 "requests": len(state.log),
                 "tokens": len(state.tokens),
+                "api_keys_minted": len(state.api_keys),
             }
         )
 

@@ -1,4 +1,5 @@
-"""Who is calling: OAuth access tokens (issued, checked, expired) and IAM signatures.
+"""Who is calling: OAuth access tokens (issued, checked, expired), IAM signatures, and v2
+bearer keys (configured, or minted from IAM keys by the BCE-BEARER route).
 
 OAuth (protocol.md section 1): ``/oauth/2.0/token?grant_type=client_credentials&client_id=AK
 &client_secret=SK`` issues a Baidu-looking token valid for the configured lifetime (monotonic
@@ -6,16 +7,25 @@ clock). In open mode (no pairs configured) any non-empty pair gets one; otherwis
 match. IAM (section 3): an ``Authorization: bce-auth-v1/...`` header is accepted only when
 :func:`qianfan_chat._signing.verify` succeeds for a configured access key. There is no open mode
 for IAM, because a signature cannot be checked without the secret key.
+
+v2 (protocol-v2.md): ``Authorization: Bearer <key>``. :class:`ApiKeyStore` holds the configured
+keys (accepted forever; none configured is open mode: any non-empty key but a v1 access token)
+and the short-term ``bce-v3/ALTAK-.../...`` keys minted by ``/v1/BCE-BEARER/token``, accepted in
+either mode until the lifetime the caller asked for runs out (monotonic clock).
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 import secrets
+import string
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
 
 from .._codes import TOKEN_EXPIRED, TOKEN_INVALID
 from .._signing import SignatureError, verify
@@ -29,6 +39,9 @@ SCOPE = (
     "oauth_sessionkey smartapp_swanid_verify smartapp_opensource_openapi"
 )
 _PRUNE_AT = 10_000  # Tokens kept before expired ones older than an hour are forgotten.
+# A v1 OAuth access token, as Baidu issues them (and TokenStore imitates).
+V1_TOKEN_RE = re.compile(r"24\.[0-9a-f]{32}\.\d+\.\d+\.\d+-\d+")
+_ALNUM = string.ascii_letters + string.digits
 
 
 @dataclass(slots=True)
@@ -81,6 +94,10 @@ class TokenStore:
         if record.expires_at is not None and self._clock() >= record.expires_at:
             return None, TOKEN_EXPIRED
         return record.key, None
+
+    def known(self, token: str) -> bool:
+        """Whether ``token`` was issued (or configured) here, live or expired."""
+        return token in self._tokens
 
     def expire(self, token: str) -> bool:
         """Make ``token`` expired from now on; False if it is unknown."""
@@ -169,3 +186,87 @@ def check_signature(
     except SignatureError as exc:
         return None, exc.reason
     return key, None
+
+
+def bearer_key(authorization: str | None) -> str:
+    """The key of an ``Authorization: Bearer <key>`` header ("" if absent or not Bearer)."""
+    if not authorization:
+        return ""
+    scheme, _, key = authorization.strip().partition(" ")
+    return key.strip() if scheme.lower() == "bearer" else ""
+
+
+def _utc_text(when: datetime) -> str:
+    """BCE's time format: ``2024-11-28T06:09:57.000Z`` (UTC, milliseconds)."""
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+@dataclass(slots=True)
+class _Minted:
+    access_key: str
+    expires_at: float  # monotonic seconds
+
+
+KeyStatus = Literal["ok", "expired", "unknown"]
+
+
+class ApiKeyStore:
+    """v2 bearer keys: configured ones and short-term minted ones. Thread-safe; the clock is
+    injectable for tests."""
+
+    def __init__(self, keys: Iterable[str] = (), clock: Callable[[], float] = time.monotonic):
+        self._keys = frozenset(keys)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._minted: dict[str, _Minted] = {}
+
+    @property
+    def open_mode(self) -> bool:
+        return not self._keys
+
+    def mint(self, access_key: str, lifetime: float) -> dict[str, str]:
+        """A short-term key for IAM access key ``access_key``, valid ``lifetime`` seconds:
+        the BCE-BEARER reply body (protocol-v2.md)."""
+        ident = "".join(secrets.choice(_ALNUM) for _ in range(20))
+        token = f"bce-v3/ALTAK-{ident}/{secrets.token_hex(20)}"
+        created = datetime.now(timezone.utc).replace(microsecond=0)
+        with self._lock:
+            if len(self._minted) >= _PRUNE_AT:
+                self._prune()
+            self._minted[token] = _Minted(access_key, self._clock() + lifetime)
+        return {
+            "userId": hashlib.md5(access_key.encode(), usedforsecurity=False).hexdigest(),
+            "token": token,
+            "status": "enable",
+            "createTime": _utc_text(created),
+            "expireTime": _utc_text(created + timedelta(seconds=lifetime)),
+        }
+
+    def check(self, key: str) -> KeyStatus:
+        """``ok`` for a configured key or a live minted one, ``expired`` for a minted key past
+        its lifetime, ``unknown`` otherwise (the caller decides what open mode accepts)."""
+        record = self._minted.get(key)
+        if record is not None:
+            return "ok" if self._clock() < record.expires_at else "expired"
+        return "ok" if key in self._keys else "unknown"
+
+    def is_minted(self, key: str) -> bool:
+        return key in self._minted
+
+    def expire(self, key: str) -> bool:
+        """Make a minted key expired from now on; False if ``key`` was not minted here."""
+        with self._lock:
+            record = self._minted.get(key)
+            if record is None:
+                return False
+            record.expires_at = self._clock()
+            return True
+
+    def _prune(self) -> None:
+        horizon = self._clock() - 3600
+        for key, record in list(self._minted.items()):
+            if record.expires_at < horizon:
+                del self._minted[key]
+
+    def __len__(self) -> int:
+        return len(self._minted)

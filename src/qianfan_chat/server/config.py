@@ -1,8 +1,8 @@
 """The local server's configuration: one dataclass, loadable from a JSON or TOML file.
 
 Every field has a default that gives a working server: open OAuth mode (any non-empty API key
-/ secret key pair gets a token), no IAM keys, no rules (the engine's defaults answer), no
-faults, no rate limits, seed 0.
+/ secret key pair gets a token), open v2 mode (any non-empty bearer key but a v1 access token),
+no IAM keys, no rules (the engine's defaults answer), no faults, no rate limits, seed 0.
 
 A config file is a JSON object or a TOML table with the field names below, e.g.::
 
@@ -32,6 +32,7 @@ from .faults import Fault, as_fault
 from .ratelimit import RateLimits
 
 DEFAULT_API_PREFIX = "/rpc/2.0/ai_custom/v1/wenxinworkshop"
+DEFAULT_V2_PREFIX = "/v2"  # protocol-v2.md: the OpenAI base URL is https://qianfan.baidubce.com/v2
 DEFAULT_TOKEN_LIFETIME = 2_592_000  # 30 days, what Baidu's OAuth answers (protocol.md s. 1).
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 
@@ -44,21 +45,32 @@ class ServerConfig:
     * ``iam_keys``: IAM access key -> secret key pairs accepted for ``bce-auth-v1`` signatures.
       There is no open mode for IAM: a signature cannot be checked without the secret key.
     * ``access_tokens``: ready tokens (``QIANFAN_ACCESS_TOKEN``) accepted forever.
-    * ``custom_endpoints``: custom endpoint names served at ``{api_prefix}/chat/{name}``.
+    * ``v2_prefix``: where the v2 API lives (``{v2_prefix}/chat/completions``).
+    * ``api_keys``: v2 API keys accepted as ``Authorization: Bearer``; empty means open mode
+      (any non-empty key but a v1 access token). Keys minted by ``/v1/BCE-BEARER/token`` are
+      accepted in both modes until they expire.
+    * ``app_ids``: v2 application ids accepted in the ``appid`` header (empty: any); a
+      request without the header is accepted either way.
+    * ``custom_endpoints``: custom endpoint names served at ``{api_prefix}/chat/{name}``,
+      and v2 model ids (a deployed service's API name).
     * ``rules`` / ``rules_file``: scripted replies (TEST DATA), file rules first.
     * ``faults``, ``seed``: injected faults and the seed of their random draws.
     * ``qps`` / ``rpm`` / ``tpm``: per-key rate limits (None: unlimited).
     * ``stream_chunk_chars``: longest stream piece; ``stream_interval``: seconds between
       events; ``stream_end_empty``: send the text first and a final ``is_end`` event with
-      an empty ``result`` (as some real streams do).
+      an empty ``result`` (as some real streams do). v2 streams always end with an
+      empty-``delta`` chunk carrying the ``finish_reason`` (then usage, then ``[DONE]``).
     """
 
     host: str = "127.0.0.1"
     port: int = 0
     api_prefix: str = DEFAULT_API_PREFIX
+    v2_prefix: str = DEFAULT_V2_PREFIX
     ak_sk: Mapping[str, str] = field(default_factory=dict)
     iam_keys: Mapping[str, str] = field(default_factory=dict)
     access_tokens: Sequence[str] = ()
+    api_keys: Sequence[str] = ()
+    app_ids: Sequence[str] = ()
     token_lifetime: float = DEFAULT_TOKEN_LIFETIME
     iam_check_expiry: bool = True
     custom_endpoints: Sequence[str] = ()
@@ -82,11 +94,19 @@ class ServerConfig:
         set_(self, "ak_sk", dict(_str_map(self.ak_sk, "ak_sk")))
         set_(self, "iam_keys", dict(_str_map(self.iam_keys, "iam_keys")))
         set_(self, "access_tokens", tuple(_strs(self.access_tokens, "access_tokens")))
+        set_(self, "api_keys", tuple(_strs(self.api_keys, "api_keys")))
+        set_(self, "app_ids", tuple(_strs(self.app_ids, "app_ids")))
+        if not all(k.strip() for k in (*self.api_keys, *self.app_ids)):
+            raise ValueError("api_keys and app_ids must not contain blank strings")
         set_(self, "custom_endpoints", tuple(_strs(self.custom_endpoints, "custom_endpoints")))
         set_(self, "rules", tuple(as_rule(r) for r in self.rules))
         set_(self, "faults", tuple(as_fault(f) for f in self.faults))
         prefix = "/" + self.api_prefix.strip("/") if self.api_prefix.strip("/") else ""
         set_(self, "api_prefix", prefix)
+        if not isinstance(self.v2_prefix, str):
+            raise ValueError("v2_prefix must be a string")
+        v2_prefix = "/" + self.v2_prefix.strip("/") if self.v2_prefix.strip("/") else ""
+        set_(self, "v2_prefix", v2_prefix)
         for name in ("port", "seed", "max_body_bytes", "stream_chunk_chars", "log_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -105,6 +125,11 @@ class ServerConfig:
     def open_mode(self) -> bool:
         """True when any non-empty API key / secret key pair gets a token."""
         return not self.ak_sk
+
+    @property
+    def v2_open_mode(self) -> bool:
+        """True when any non-empty v2 bearer key (but a v1 access token) is accepted."""
+        return not self.api_keys
 
     def with_overrides(self, **overrides: Any) -> ServerConfig:
         """A copy with some fields changed (unknown names raise TypeError)."""

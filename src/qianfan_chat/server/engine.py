@@ -28,9 +28,10 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from .._models import model_table
-from .schema import example_arguments
+from .codemap import is_v2_code
+from .schema import example_arguments, example_value
 
-FinishReason = Literal["end", "stop", "calls"]
+FinishReason = Literal["end", "stop", "calls", "length"]
 
 GREETING_REPLY = "您好！有什么我可以帮助您的吗？"
 SCRIPTED_NOTE = "这是千帆本地测试服务器的脚本回复。"
@@ -72,14 +73,15 @@ class Rule:
     Answer with exactly one of ``text``, ``function_call`` ({name, arguments (dict or JSON
     text), thoughts}), ``tool_calls`` (a list of such calls; a v1 reply carries the first only,
     v1 has one function_call per turn) or ``error_code`` (+ ``error_msg``; Baidu's text when
-    omitted). ``chunks`` lists explicit stream pieces (their concatenation is the text).
+    omitted): a v1 integer or a v2 string code, each route translates it (see
+    :mod:`.codemap`). ``chunks`` lists explicit stream pieces (their concatenation is the text).
     ``finish_reason``, ``need_clear_history`` and ``ban_round`` are copied into the reply.
     """
 
     text: str | None = None
     function_call: Mapping[str, Any] | None = None
     tool_calls: Sequence[Mapping[str, Any]] | None = None
-    error_code: int | None = None
+    error_code: int | str | None = None
     error_msg: str | None = None
     model: str | None = None
     contains: str | None = None
@@ -109,8 +111,10 @@ class Rule:
                 raise ValueError("chunks must concatenate to text")
         if self.text is not None and not isinstance(self.text, str):
             raise ValueError("text must be a string")
-        if self.error_code is not None and not _is_int(self.error_code):
-            raise ValueError("error_code must be an integer")
+        if self.error_code is not None and not (
+            _is_int(self.error_code) or is_v2_code(self.error_code)
+        ):
+            raise ValueError("error_code must be an integer (v1) or a known v2 code string")
         if self.times is not None and (not _is_int(self.times) or self.times < 0):
             raise ValueError("times must be a non-negative integer")
         for name in ("model", "contains", "regex", "role", "error_msg", "finish_reason"):
@@ -198,7 +202,10 @@ class EngineRequest:
 
     ``messages`` are the kept messages (after history truncation) as dicts with ``role``,
     ``content`` and, for function results, ``name``. ``tool_choice`` is ``auto``, ``none`` or
-    ``required``; ``forced_function`` names the function the caller forces.
+    ``required``; ``forced_function`` names the function the caller forces. With
+    ``strict_tool_choice`` (the v2 route) the choice binds the rules too: ``none`` skips rules
+    that script calls, ``required`` or a forced function skip rules that script text.
+    ``response_schema`` (with ``response_format="json_schema"``) shapes the default text.
     """
 
     model: str
@@ -209,6 +216,8 @@ class EngineRequest:
     forced_function: str | None = None
     response_format: str | None = None
     stop: Sequence[str] = ()
+    strict_tool_choice: bool = False
+    response_schema: Mapping[str, Any] | None = None
 
     @property
     def model_keys(self) -> frozenset[str]:
@@ -221,7 +230,8 @@ class EngineRequest:
 @dataclass(frozen=True)
 class EngineReply:
     """The engine's answer. ``finish_reason`` is neutral (``end``: the text is complete,
-    ``stop``: a stop string cut it, ``calls``: function calls); ``custom_finish_reason`` is a
+    ``stop``: a stop string cut it, ``calls``: function calls, ``length``: cut at the output
+    token limit by the route); ``custom_finish_reason`` is a
     rule's explicit value, sent verbatim. ``chunks`` are explicit stream pieces, if scripted."""
 
     text: str = ""
@@ -231,7 +241,7 @@ class EngineReply:
     need_clear_history: bool = False
     ban_round: int | None = None
     chunks: tuple[str, ...] | None = None
-    error_code: int | None = None
+    error_code: int | str | None = None
     error_msg: str | None = None
     rule: Rule | None = None
 
@@ -298,10 +308,20 @@ class ReplyEngine:
     def _match(self, request: EngineRequest) -> Rule | None:
         if not self._entries:
             return None
+        skip_calls = skip_text = False
+        if request.strict_tool_choice:
+            skip_calls = request.tool_choice == "none" and request.forced_function is None
+            skip_text = request.forced_function is not None or (
+                request.tool_choice == "required" and bool(request.functions)
+            )
         with self._lock:
             for entry in self._entries:
                 rule = entry.rule
                 if rule.times is not None and entry.fired >= rule.times:
+                    continue
+                if (skip_calls and rule._calls) or (
+                    skip_text and rule.error_code is None and not rule._calls
+                ):
                     continue
                 if rule.matches(request):
                     entry.fired += 1
@@ -400,6 +420,9 @@ def default_text(request: EngineRequest) -> str:
         text = f"您说的是：「{abbreviate(content)}」。{SCRIPTED_NOTE}"
     if request.response_format == "json_object":
         return json.dumps({"reply": text}, ensure_ascii=False)
+    if request.response_format == "json_schema" and request.response_schema is not None:
+        schema = request.response_schema
+        return json.dumps(example_value(schema) if schema else {}, ensure_ascii=False)
     return text
 
 
@@ -408,6 +431,11 @@ def apply_stop(reply: EngineReply, stop: Sequence[str]) -> EngineReply:
     cut = min((i for s in stop if s and (i := reply.text.find(s)) >= 0), default=-1)
     if cut < 0:
         return reply
+    return truncate_reply(reply, cut, "stop")
+
+
+def truncate_reply(reply: EngineReply, cut: int, finish: FinishReason) -> EngineReply:
+    """The reply's text (and scripted chunks) cut to ``cut`` characters, with ``finish``."""
     chunks = reply.chunks
     if chunks is not None:
         kept: list[str] = []
@@ -418,7 +446,6 @@ def apply_stop(reply: EngineReply, stop: Sequence[str]) -> EngineReply:
             kept.append(piece[: cut - used])
             used += len(piece)
         chunks = tuple(kept)
-    finish: FinishReason = "stop"
     return EngineReply(
         text=reply.text[:cut],
         finish_reason=finish,

@@ -10,21 +10,32 @@ eligible request, with no randomness at all).
 Kinds and their parameters:
 
 =============== ==========================================================================
-``error_code``  answer ``{"error_code": N, "error_msg": Baidu's text}`` (HTTP 200)
-``http_status`` answer HTTP ``status`` (500/502/503/429, ...) with a Baidu-shaped body
-                (``error_code`` defaults per status), optional ``retry_after`` seconds
+``error_code``  v1: answer ``{"error_code": N, "error_msg": Baidu's text}`` (HTTP 200);
+                v2: ``{"error": {"code", "message", "type"}}`` with the code's status.
+                ``error_code`` is a v1 integer or a v2 string (``"rpm_rate_limit_exceeded"``);
+                each route translates the other kind (:mod:`.codemap`)
+``http_status`` answer HTTP ``status`` (500/502/503/429, ...) with the route's error body
+                (the code defaults per status: v1 ``STATUS_CODES``, v2
+                ``codemap.V2_STATUS_CODES``, 5xx ``internal_error``; the BCE-BEARER route
+                answers BCE's ``{"requestId", "code", "message"}``), optional
+                ``retry_after`` seconds
 ``drop``        close the TCP connection before any response byte
-``stream_cut``  a stream ends after ``after`` events without ``is_end`` (``abort``: reset
-                the connection instead of ending the body cleanly); streams only
+``stream_cut``  a stream ends after ``after`` events, before v1's ``is_end`` event or v2's
+                ``[DONE]`` (``abort``: reset the connection instead of ending the body
+                cleanly); streams only
 ``latency``     wait ``seconds`` before answering (every latency fault that fires adds
                 up, and one other fault may fire too)
-``expire_token`` the presented access token expires now: this and later calls get 111
+``expire_token`` v1: the presented access token expires now (this and later calls get 111);
+                v2: the presented short-term key (minted by BCE-BEARER) expires now (401
+                ``invalid_iam_token``); configured API keys never expire
 =============== ==========================================================================
 
-Filters: ``route`` (``chat`` by default, ``oauth`` or ``any``), ``path`` (substring of the
-request path), ``model`` (as a :class:`~qianfan_chat.server.engine.Rule`'s ``model``).
-Shorthand dicts name the kind by its key: ``{"http_status": 503, "times": 1}``,
-``{"error_code": 18}``, ``{"latency": 0.5}``, ``{"stream_cut": 2}``, ``{"drop": true}``.
+Filters: ``route``: ``chat`` (the default: both chat routes), ``v1`` (v1 chat only), ``v2``
+(v2 chat only), ``oauth``, ``iam`` (the BCE-BEARER key route; ``error_code`` faults do not
+apply there) or ``any``; ``path`` (substring of the request path); ``model`` (as a
+:class:`~qianfan_chat.server.engine.Rule`'s ``model``). Shorthand dicts name the kind by its
+key: ``{"http_status": 503, "times": 1}``, ``{"error_code": 18}``, ``{"latency": 0.5}``,
+``{"stream_cut": 2}``, ``{"drop": true}``.
 """
 
 from __future__ import annotations
@@ -35,7 +46,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, cast
 
-from .._codes import V1_MESSAGES
+from .codemap import Code, is_v2_code, v1_message, v2_error, v2_for_status
 from .engine import model_keys_for
 
 FaultKind = Literal["error_code", "http_status", "drop", "stream_cut", "latency", "expire_token"]
@@ -47,7 +58,8 @@ KINDS: tuple[FaultKind, ...] = (
     "latency",
     "expire_token",
 )
-ROUTES = ("chat", "oauth", "any")
+ROUTES = ("chat", "v1", "v2", "oauth", "iam", "any")
+CHAT_ROUTES = ("v1", "v2")  # What the ``chat`` filter covers.
 # Baidu-shaped bodies for bad statuses, by status (a fault's error_code overrides).
 STATUS_CODES = {429: 18, 500: 336000, 502: 2, 503: 336100, 504: 336100}
 
@@ -62,7 +74,7 @@ class Fault:
     route: str = "chat"
     path: str | None = None
     model: str | None = None
-    error_code: int | None = None
+    error_code: int | str | None = None
     error_msg: str | None = None
     status: int | None = None
     retry_after: float | None = None
@@ -83,10 +95,12 @@ class Fault:
         for name in ("path", "model", "error_msg"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise ValueError(f"{name} must be a string")
-        if self.kind == "error_code" and not _is_int(self.error_code):
-            raise ValueError("an error_code fault needs an integer error_code")
-        if self.error_code is not None and not _is_int(self.error_code):
-            raise ValueError("error_code must be an integer")
+        if self.kind == "error_code" and self.error_code is None:
+            raise ValueError("an error_code fault needs an error_code")
+        if self.error_code is not None and not (
+            _is_int(self.error_code) or is_v2_code(self.error_code)
+        ):
+            raise ValueError("error_code must be an integer (v1) or a known v2 code string")
         status = self.status
         if self.kind == "http_status" and not (
             isinstance(status, int) and not isinstance(status, bool) and 400 <= status <= 599
@@ -140,12 +154,24 @@ class Fault:
         return out
 
     def body(self) -> dict[str, Any]:
-        """The Baidu-shaped error body this fault answers with (error_code / http_status)."""
-        code = self.error_code
+        """The v1 error body this fault answers with (error_code / http_status)."""
+        code: Code | None = self.error_code
         if code is None:
             status = self.status or 500
             code = STATUS_CODES.get(status, 336000 if status >= 500 else 336001)
-        return {"error_code": code, "error_msg": self.error_msg or V1_MESSAGES.get(code, "")}
+        number, message = v1_message(code, self.error_msg)
+        return {"error_code": number, "error_msg": message}
+
+    def v2_error(self) -> tuple[int, str, str, str]:
+        """``(HTTP status, code, type, message)`` of the v2 error this fault answers with: an
+        ``error_code`` fault takes its code's status, an ``http_status`` fault its own."""
+        if self.kind == "http_status" and self.status is not None:
+            code: Code = (
+                self.error_code if self.error_code is not None else v2_for_status(self.status)
+            )
+            _, name, kind, message = v2_error(code, self.error_msg)
+            return self.status, name, kind, message
+        return v2_error(self.error_code if self.error_code is not None else 336000, self.error_msg)
 
 
 def _is_int(value: Any) -> bool:
@@ -238,7 +264,11 @@ class FaultInjector:
                 fault = entry.fault
                 if fault.times is not None and entry.fired >= fault.times:
                     continue
-                if fault.route != "any" and fault.route != route:
+                if fault.route not in ("any", route) and not (
+                    fault.route == "chat" and route in CHAT_ROUTES
+                ):
+                    continue
+                if fault.kind == "error_code" and route == "iam":
                     continue
                 if fault.path is not None and fault.path not in path:
                     continue

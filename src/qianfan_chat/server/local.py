@@ -8,6 +8,11 @@ Every reply it sends is TEST DATA (see :mod:`.engine`). Typical use in a test::
         client = MyClient(base_url=server.base_url, ak="my-ak", sk="my-sk")
         ...
         assert server.requests()[-1]["status"] == 200
+
+The v2 (OpenAI-compatible) API is served too; an OpenAI client takes ``server.v2_base_url``::
+
+    with LocalServer() as server:
+        client = openai.OpenAI(base_url=server.v2_base_url, api_key="any-key")
 """
 
 from __future__ import annotations
@@ -151,6 +156,16 @@ class LocalServer:
         """The v1 chat URL for an endpoint suffix, e.g. ``chat_url("eb-instant")``."""
         return self.url(f"{self.config.api_prefix}/chat/{suffix}")
 
+    @property
+    def v2_base_url(self) -> str:
+        """``http://127.0.0.1:<port>/v2``: the base URL an OpenAI-compatible client takes."""
+        return self.base_url + self.config.v2_prefix
+
+    @property
+    def v2_chat_url(self) -> str:
+        """``{v2_base_url}/chat/completions``."""
+        return self.v2_base_url + "/chat/completions"
+
     # Scripting
 
     @property
@@ -202,6 +217,16 @@ class LocalServer:
     def expire_token(self, token: str) -> bool:
         """Expire an issued token now (the next call with it gets error 111)."""
         return self.state.tokens.expire(token)
+
+    def issue_api_key(self, access_key: str = "local-test-ak", expires_in: int = 1800) -> str:
+        """A short-term v2 key (``bce-v3/ALTAK-...``) valid ``expires_in`` seconds, as the
+        BCE-BEARER route mints it, without the signed round trip."""
+        return self.state.api_keys.mint(access_key, expires_in)["token"]
+
+    def expire_api_key(self, key: str) -> bool:
+        """Expire a minted v2 key now (the next call with it gets 401 ``invalid_iam_token``);
+        False if ``key`` was not minted here."""
+        return self.state.api_keys.expire(key)
 
     # Inspection
 

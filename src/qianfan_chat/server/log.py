@@ -55,7 +55,7 @@ class LogEntry:
         self.body = b""
         self.answered: float | None = None
         self.status: int | None = None
-        self.error_code: int | None = None
+        self.error_code: int | str | None = None
         self.key: str | None = None
         self.faults: tuple[str, ...] = ()
         self.stream = False
@@ -64,9 +64,10 @@ class LogEntry:
         """``method``, ``path``, ``query`` (dict; a repeated name keeps its last value),
         ``query_string``, ``headers`` (lower-case names; repeats joined by ``, ``), ``body``
         (text), ``time`` / ``answered_at`` (unix seconds), ``status``, ``error_code`` (None on
-        success), ``request_id``, ``key`` (the caller's AK, if authenticated), ``faults``
-        (kinds applied), ``stream``, ``client`` (the peer's ``host:port``: one value per TCP
-        connection)."""
+        success; v1 an integer, v2 its string code, BCE-BEARER the BCE code), ``request_id``,
+        ``key`` (who called, once authenticated: the v1 API key or IAM access key, the v2 bearer
+        key), ``faults`` (kinds applied), ``stream``, ``client`` (the peer's ``host:port``: one
+        value per TCP connection)."""
         query = self.query_string.decode("latin-1")
         headers: dict[str, str] = {}
         for raw_name, raw_value in self.headers:

@@ -1,11 +1,13 @@
-"""Everything one running server holds: config, reply engine, tokens, limiter, faults, log."""
+"""Everything one running server holds: config, reply engine, tokens and keys, limiter, faults,
+log, and what each chat route serves."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from .._models import DEFAULT_MAX_INPUT_TOKENS, model_table
-from .auth import TokenStore
+from .._models_v2 import DEFAULT_CONTEXT_TOKENS, V2_MODEL_SPECS
+from .auth import ApiKeyStore, TokenStore
 from .config import ServerConfig
 from .connections import ConnectionRegistry
 from .engine import ReplyEngine, model_keys_for
@@ -40,6 +42,37 @@ def chat_targets(endpoints: tuple[str, ...] | list[str]) -> dict[str, ChatTarget
     return targets
 
 
+@dataclass(frozen=True)
+class V2Target:
+    """A model id ``/v2/chat/completions`` serves: a v2 model or a custom endpoint (a deployed
+    service's API name). ``keys`` are what a rule's or fault's ``model`` filter matches."""
+
+    name: str
+    max_input_tokens: int
+    max_output_tokens: int | None
+    reasoning: bool
+    keys: frozenset[str]
+
+
+def v2_targets(endpoints: tuple[str, ...] | list[str]) -> dict[str, V2Target]:
+    """Every v2 model id (exact, lower case), plus the configured custom endpoint names."""
+    targets = {
+        spec.id: V2Target(
+            spec.id,
+            spec.context_tokens,
+            spec.max_output_tokens,
+            spec.reasoning,
+            frozenset({spec.id}),
+        )
+        for spec in V2_MODEL_SPECS
+    }
+    for name in endpoints:
+        targets.setdefault(
+            name, V2Target(name, DEFAULT_CONTEXT_TOKENS, None, False, frozenset({name.lower()}))
+        )
+    return targets
+
+
 class ServerState:
     """The live state behind one app. The Python API and the admin routes both act on it."""
 
@@ -50,17 +83,21 @@ class ServerState:
         self.tokens = TokenStore(config.token_lifetime)
         for token in config.access_tokens:
             self.tokens.add_static(token)
+        self.api_keys = ApiKeyStore(config.api_keys)
+        self.app_ids = frozenset(config.app_ids)
         self.limiter = RateLimiter(config.rate_limits)
         self.faults = FaultInjector(config.faults, seed=config.seed)
         self.log = RequestLog(config.log_size, config.log_body_chars)
         self.connections = ConnectionRegistry()
         self.targets = chat_targets(list(config.custom_endpoints))
         self.chat_prefix = f"{config.api_prefix}/chat/"
+        self.v2_targets = v2_targets(list(config.custom_endpoints))
+        self.v2_chat_path = f"{config.v2_prefix}/chat/completions"
 
     def reset(self) -> None:
         """Back to the start-up state: the configured rules, faults (random sequence restarted
-        from the seed) and limits (usage forgotten); the log emptied. Issued tokens stay
-        valid, so clients holding one need not refresh between tests."""
+        from the seed) and limits (usage forgotten); the log emptied. Issued tokens and minted
+        v2 keys stay valid, so clients holding one need not refresh between tests."""
         self.engine.set_rules(self.config.all_rules())
         self.faults.set(self.config.faults)
         self.faults.reseed()

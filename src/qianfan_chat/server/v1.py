@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
-import string
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -26,10 +24,11 @@ from starlette.types import Receive, Scope, Send
 from .._rules import check_body, message_tokens, truncate_history
 from .._tokens import estimate_tokens
 from .auth import IAM_FAILED, GrantError, check_signature, grant
+from .codemap import v1_message
 from .engine import EngineReply, EngineRequest, split_text
 from .faults import Fault, FaultPlan
 from .state import ChatTarget, ServerState
-from .wire import ConnectionDropped, Exchange, dumps
+from .wire import ConnectionDropped, Exchange, dumps, reply_id, seconds_header
 
 logger = logging.getLogger("qianfan_chat.server")
 
@@ -40,16 +39,9 @@ TOO_LARGE = 336001
 INVALID_JSON = 336002
 INVALID_PARAM = 336003
 BAD_METHOD = 336101
-_FINISH = {"end": "normal", "stop": "stop", "calls": "function_call"}
+_FINISH = {"end": "normal", "stop": "stop", "calls": "function_call", "length": "length"}
 _ZERO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-_ID_CHARS = string.ascii_lowercase + string.digits
-_ids = random.Random()  # Reply ids only; never the seeded fault source.
 _INVALID = object()
-
-
-def reply_id() -> str:
-    """A Baidu-like reply id, e.g. ``as-4v1h587fyv``."""
-    return "as-" + "".join(_ids.choices(_ID_CHARS, k=10))
 
 
 class V1App:
@@ -108,7 +100,7 @@ class V1App:
             body = fault.body()
             extra = []
             if fault.retry_after is not None:
-                extra.append((b"Retry-After", _seconds(fault.retry_after)))
+                extra.append((b"Retry-After", seconds_header(fault.retry_after)))
             await ex.send_json(
                 body,
                 status=fault.status or 200,
@@ -182,7 +174,7 @@ class V1App:
         token = ex.query.get("access_token")
         cut: Fault | None = None
         plan = state.faults.pick(
-            route="chat", path=ex.path, model_keys=target.keys, stream=stream, has_token=bool(token)
+            route="v1", path=ex.path, model_keys=target.keys, stream=stream, has_token=bool(token)
         )
         if plan is not None:
             answered, fault = await self._apply_plan(ex, plan)
@@ -236,8 +228,8 @@ class V1App:
                 stop=data.get("stop") or (),
             )
         )
-        if reply.error_code is not None:
-            await ex.send_error(reply.error_code, reply.error_msg)
+        if reply.error_code is not None:  # A v2 string code is translated (see codemap).
+            await ex.send_error(*v1_message(reply.error_code, reply.error_msg))
             return
         call = reply.calls[0] if reply.calls else None
         completion = estimate_tokens(call.name + call.arguments if call else reply.text)
@@ -319,10 +311,6 @@ class V1App:
             await ex.send_event(dumps(chunk), last=last)
             if not last and config.stream_interval > 0:
                 await asyncio.sleep(config.stream_interval)
-
-
-def _seconds(value: float) -> bytes:
-    return str(int(value) if float(value).is_integer() else value).encode()
 
 
 def _options(data: Mapping[str, Any]) -> tuple[str, str | None, str | None] | None:

@@ -1,5 +1,7 @@
 """One HTTP exchange on a Baidu route, at the raw ASGI level: read the body (bounded), answer
-JSON or an SSE stream with Baidu's headers, drop the connection, and log it all.
+JSON or an SSE stream with Baidu's headers, drop the connection, and log it all. Shared by the
+v1, v2 and BCE-BEARER routes; only the request-id header differs (v1 and BCE send
+``X-Bce-Request-Id``, v2 echoes ``X-Request-Id``).
 
 Raw ASGI rather than Starlette request/response objects: the hot path then does no extra
 copies, and the faults need control below what a response object offers (abort mid-stream,
@@ -9,6 +11,8 @@ reply before the body is read).
 from __future__ import annotations
 
 import json
+import random
+import string
 import time
 import uuid
 from collections.abc import Iterable
@@ -25,13 +29,32 @@ from .ratelimit import RateLimiter
 Headers = list[tuple[bytes, bytes]]
 JSON_TYPE = b"application/json; charset=utf-8"
 SSE_TYPE = b"text/event-stream; charset=utf-8"
-_REQUEST_ID = b"x-bce-request-id"
+BCE_REQUEST_ID = b"X-Bce-Request-Id"
 
 
 class ConnectionDropped(Exception):
     """Raised by :meth:`Exchange.drop` when the server gives the app no way to reset the
     connection (not started through :func:`~.connections.protocol_class`, e.g. the app under
     ``httpx.ASGITransport``): the caller then sees this exception instead of a reset."""
+
+
+_ID_CHARS = string.ascii_lowercase + string.digits
+_ids = random.Random()  # Reply and call ids only; never the seeded fault source.
+
+
+def reply_id() -> str:
+    """A Baidu-like reply id, e.g. ``as-4v1h587fyv``."""
+    return "as-" + "".join(_ids.choices(_ID_CHARS, k=10))
+
+
+def call_id() -> str:
+    """An OpenAI-like tool call id, e.g. ``call_0a1b2c...`` (24 characters after ``call_``)."""
+    return "call_" + "".join(_ids.choices(_ID_CHARS, k=24))
+
+
+def seconds_header(value: float) -> bytes:
+    """A ``Retry-After`` value: whole seconds as an integer, else as given."""
+    return str(int(value) if float(value).is_integer() else value).encode()
 
 
 def dumps(obj: Any) -> bytes:
@@ -53,6 +76,7 @@ class Exchange:
         "limiter",
         "receive",
         "request_id",
+        "request_id_header",
         "scope",
         "send",
         "started",
@@ -67,7 +91,10 @@ class Exchange:
         log: RequestLog,
         limiter: RateLimiter,
         connections: ConnectionRegistry,
+        request_id_header: bytes = BCE_REQUEST_ID,
     ) -> None:
+        """``request_id_header``: the header (any case) whose request value is echoed in the
+        reply under the same name; a fresh UUID when the request has none."""
         self.scope = scope
         self.receive = receive
         self.send = send
@@ -76,9 +103,11 @@ class Exchange:
         self.started = False
         self._query: dict[str, str] | None = None
         headers: Headers = scope["headers"]
+        self.request_id_header = request_id_header
+        wanted = request_id_header.lower()
         request_id = ""
         for name, value in headers:
-            if name == _REQUEST_ID:
+            if name == wanted:
                 request_id = value.decode("latin-1").strip()
                 break
         self.request_id = request_id or str(uuid.uuid4())
@@ -146,13 +175,13 @@ class Exchange:
     def _headers(self, content_type: bytes, extra: Iterable[tuple[bytes, bytes]]) -> Headers:
         headers = [
             (b"content-type", content_type),
-            (b"X-Bce-Request-Id", self.request_id.encode("latin-1", "replace")),
+            (self.request_id_header, self.request_id.encode("latin-1", "replace")),
         ]
         headers.extend(self.limiter.headers(self.entry.key))
         headers.extend(extra)
         return headers
 
-    def _finish(self, status: int | None, error_code: int | None) -> None:
+    def _finish(self, status: int | None, error_code: int | str | None) -> None:
         entry = self.entry
         entry.status = status
         entry.error_code = error_code
@@ -163,7 +192,7 @@ class Exchange:
         obj: Any,
         *,
         status: int = 200,
-        error_code: int | None = None,
+        error_code: int | str | None = None,
         extra_headers: Iterable[tuple[bytes, bytes]] = (),
     ) -> None:
         """Answer ``obj`` as JSON (and complete the log entry first)."""

@@ -1,0 +1,182 @@
+"""``GET /v1/BCE-BEARER/token?expireInSeconds=N``: a short-term v2 API key minted from IAM keys
+(protocol-v2.md "Short-term API key from IAM keys"; the signature is protocol.md section 3).
+
+The request must carry a ``bce-auth-v1`` signature by one of ``ServerConfig.iam_keys`` (the
+signed headers include ``host``: an explicit list must name it, an empty one is the default set,
+which has it). ``N`` is 300..2592000 seconds, 1800 when absent. The reply is HTTP 201::
+
+    {"userId": "...", "token": "bce-v3/ALTAK-<20 alnum>/<40 hex>", "status": "enable",
+     "createTime": "2024-11-28T06:09:57.000Z", "expireTime": "..."}
+
+and the token is then a Bearer key on the v2 chat route until ``N`` seconds have passed (or
+``LocalServer.expire_api_key`` / an ``expire_token`` fault ends it sooner). Refusals use BCE's
+shape, ``{"requestId", "code", "message"}`` plus ``X-Bce-Error-Code`` / ``X-Bce-Error-Message``
+headers: 401 ``InvalidHTTPAuthHeader`` (missing or malformed), ``SignatureDoesNotMatch``,
+``RequestExpired``; 403 ``InvalidAccessKeyId``; 400 ``InvalidParameter`` (a bad ``N``); 405
+``MethodNotAllowed`` (not GET). Faults with ``route="iam"`` (or ``any``) apply here: ``latency``,
+``drop``, ``http_status`` (BCE's body, the code per status: 5xx ``InternalError`` / 503
+``ServiceUnavailable``, 401/403 ``AccessDenied``, 429 ``RequestLimitExceeded``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import parse_qsl
+
+from starlette.types import Receive, Scope, Send
+
+from .auth import check_signature
+from .state import ServerState
+from .wire import ConnectionDropped, Exchange, seconds_header
+
+logger = logging.getLogger("qianfan_chat.server")
+
+BEARER_PATH = "/v1/BCE-BEARER/token"
+MIN_LIFETIME, MAX_LIFETIME, DEFAULT_LIFETIME = 300, 2_592_000, 1800
+
+# BCE's public error codes: (HTTP status, message). Statuses for the signature failures follow
+# the local server's rule: 401 for a bad or missing signature, 403 for an unknown access key.
+BCE_ERRORS: dict[str, tuple[int, str]] = {
+    "InvalidHTTPAuthHeader": (
+        401,
+        "The HTTP authorization header is invalid. Consult the service documentation for details.",
+    ),
+    "SignatureDoesNotMatch": (
+        401,
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your Secret Access Key and signing method. Consult the service documentation "
+        "for details.",
+    ),
+    "RequestExpired": (401, "Request has expired."),
+    "InvalidAccessKeyId": (403, "The Access Key ID you provided does not exist."),
+    "AccessDenied": (403, "Access denied."),
+    "InvalidParameter": (400, "expireInSeconds must be an integer from 300 to 2592000."),
+    "MethodNotAllowed": (405, "The specified method is not allowed against this resource."),
+    "RequestLimitExceeded": (429, "Request rate limit exceeded."),
+    "InternalError": (500, "We encountered an internal error. Please try again."),
+    "ServiceUnavailable": (503, "Service is temporarily unavailable. Please try again."),
+}
+_STATUS_CODES = {401: "AccessDenied", 403: "AccessDenied", 429: "RequestLimitExceeded"}
+
+
+def status_code(status: int) -> str:
+    """The BCE code an ``http_status`` fault answers with."""
+    if status == 503:
+        return "ServiceUnavailable"
+    return _STATUS_CODES.get(status, "InternalError" if status >= 500 else "InvalidParameter")
+
+
+def lifetime(value: str | None) -> int | None:
+    """``expireInSeconds`` as seconds (1800 when absent), or None when it is not allowed."""
+    if value is None:
+        return DEFAULT_LIFETIME
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    seconds = int(text)
+    return seconds if MIN_LIFETIME <= seconds <= MAX_LIFETIME else None
+
+
+async def send_bce_error(
+    ex: Exchange,
+    code: str,
+    message: str | None = None,
+    *,
+    status: int | None = None,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    table_status, table_message = BCE_ERRORS.get(code, BCE_ERRORS["InternalError"])
+    text = message or table_message
+    headers = [
+        (b"X-Bce-Error-Code", code.encode()),
+        (b"X-Bce-Error-Message", text.encode("latin-1", "replace")),
+        *(extra_headers or ()),
+    ]
+    await ex.send_json(
+        {"requestId": ex.request_id, "code": code, "message": text},
+        status=status or table_status,
+        error_code=code,
+        extra_headers=headers,
+    )
+
+
+class IamApp:
+    """ASGI app for the BCE-BEARER route."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        state = self.state
+        ex = Exchange(
+            scope,
+            receive,
+            send,
+            log=state.log,
+            limiter=state.limiter,
+            connections=state.connections,
+        )
+        try:
+            await self.token(ex)
+        except ConnectionDropped:
+            raise
+        except Exception:
+            logger.exception("internal error answering %s %s", scope["method"], scope["path"])
+            if ex.started:
+                await ex.drop()
+            else:
+                await send_bce_error(ex, "InternalError")
+
+    async def token(self, ex: Exchange) -> None:
+        state = self.state
+        config = state.config
+        if ex.method != "GET":
+            await send_bce_error(ex, "MethodNotAllowed")
+            return
+        if await ex.read_body(config.max_body_bytes) is None:
+            await send_bce_error(ex, "InvalidParameter", "request body too large", status=413)
+            return
+        plan = state.faults.pick(route="iam", path=ex.path)
+        if plan is not None:
+            ex.entry.faults = plan.fired
+            if plan.latency:
+                await asyncio.sleep(plan.latency)
+            fault = plan.fault
+            if fault is not None and fault.kind == "drop":
+                await ex.drop()
+                return
+            if fault is not None and fault.kind == "http_status" and fault.status is not None:
+                extra = []
+                if fault.retry_after is not None:
+                    extra.append((b"Retry-After", seconds_header(fault.retry_after)))
+                code = status_code(fault.status)
+                await send_bce_error(
+                    ex, code, fault.error_msg, status=fault.status, extra_headers=extra
+                )
+                return
+        authorization = ex.header(b"authorization")
+        if not authorization:
+            await send_bce_error(ex, "InvalidHTTPAuthHeader", "Missing Authorization header.")
+            return
+        query = parse_qsl(ex.scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        key, reason = check_signature(
+            authorization=authorization,
+            method=ex.method,
+            path=ex.path,
+            query=query,
+            headers=ex.headers_dict(),
+            iam_keys=config.iam_keys,
+            check_expiry=config.iam_check_expiry,
+        )
+        if key is None:
+            await send_bce_error(ex, reason or "SignatureDoesNotMatch")
+            return
+        ex.entry.key = key
+        seconds = lifetime(ex.query.get("expireInSeconds"))
+        if seconds is None:
+            await send_bce_error(ex, "InvalidParameter")
+            return
+        await ex.send_json(state.api_keys.mint(key, seconds), status=201)
