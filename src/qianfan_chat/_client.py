@@ -1,4 +1,5 @@
-"""``ChatCompletion``: the official SDK's chat surface (seed document 001), done right.
+"""``ChatCompletion``: the official SDK's chat surface (seed document 001), done right, for
+Qianfan's v1 and v2 chat APIs.
 
 The call logic lives in :mod:`._flow` (I/O-free); this module prepares a call (model
 resolution, body, validation — all before the network) and performs the flow's actions with one
@@ -85,7 +86,7 @@ def _is_event_stream(response: httpx.Response) -> bool:
 
 
 class ChatCompletion:
-    """Chat with a Qianfan model through the v1 API.
+    """Chat with a Qianfan model through the v1 or the v2 (OpenAI-compatible) API.
 
     Example::
 
@@ -147,6 +148,9 @@ class ChatCompletion:
         else:
             default_base = env_str("QIANFAN_BASE_URL", DEFAULT_BASE_URL)
         self.base_url = (base_url or default_base).rstrip("/")
+        if self.version == 2 and self.base_url.endswith("/v2"):
+            # An OpenAI-style base URL (".../v2") names the same place; the path adds /v2.
+            self.base_url = self.base_url[: -len("/v2")]
         self.iam_base_url = (
             iam_base_url or env_str("QIANFAN_IAM_BASE_URL", _v2.DEFAULT_IAM_BASE_URL)
         ).rstrip("/")

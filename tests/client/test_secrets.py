@@ -88,3 +88,37 @@ def test_credentials_repr_masks() -> None:
     assert SECRET_AK not in repr(creds)
     assert SECRET_SK not in repr(creds.sk)
     assert creds.mode == "oauth"
+
+
+async def test_no_v2_key_in_logs_reprs_or_errors(captured: Capture, server: LocalServer) -> None:
+    api_key = "bce-v3/ALTAK-SECRETSECRETSECRET00/0123456789abcdef0123456789abcdef01234567"
+    texts: list[str] = []
+    chat = ChatCompletion(version=2, api_key=api_key, base_url=server.base_url)
+    texts += [repr(chat), repr(chat.do(user("你好")))]
+    for chunk in chat.do(user("你好"), stream=True):
+        texts.append(repr(chunk))
+    await chat.ado(user("hi"))
+    minting = ChatCompletion(
+        version=2,
+        access_key=IAM_AK,
+        secret_key=IAM_SK,
+        base_url=server.base_url,
+        iam_base_url=server.base_url,
+    )
+    minting.do(user("hi"))
+    minted = next(
+        r
+        for r in server.requests()
+        if r["path"] == "/v2/chat/completions"
+        and "ALTAK-SECRET" not in r["headers"]["authorization"]
+    )["headers"]["authorization"]
+    server.set_faults([{"http_status": 500}])
+    with pytest.raises(QianfanError) as info:
+        chat.do(user("hi"), retry_count=0)
+    texts += [str(info.value), repr(info.value)]
+    chat.close()
+    minting.close()
+    assert any("HTTP Request" in line for line in captured.lines)
+    haystack = "\n".join(captured.lines + texts)
+    for secret in (api_key, "ALTAK-SECRETSECRETSECRET00", minted.split()[-1], IAM_SK):
+        assert secret not in haystack
