@@ -10,6 +10,11 @@ Measured, for each stack:
 * import time in a fresh interpreter: the import alone, import + construction (the community
   class imports the ``qianfan`` SDK when constructed), and a cold first call.
 
+The same call figures are measured on the v2 (OpenAI-compatible) API, for
+``QianfanChatEndpoint`` with a v2 key and the v2 client alone: langchain-community's class has no
+v2 (it drives the ``qianfan`` SDK's v1 ``ChatCompletion`` with AK/SK), so there is no baseline
+column there; the v2 import figures (construction, cold first call) are ours alone too.
+
 The server runs in its own process (so its work does not share the clients' GIL) and answers
 with scripted TEST DATA. The ``qianfan_chat`` client alone (``ChatCompletion.do``) is measured
 too, to show what the LangChain layer itself costs.
@@ -41,6 +46,8 @@ from typing import Any
 
 MODEL = "ERNIE-3.5-8K"
 AK, SK = "bench-ak", "bench-sk"
+V2_MODEL = "ernie-3.5-8k"
+V2_KEY = "bce-v3/ALTAK-bench000000000000000/0123456789abcdef0123456789abcdef01234567"
 PROMPT = "Hello"
 STORY_PROMPT = "Tell me a story about a cat."
 # TEST DATA: the scripted multi-chunk reply the stream benchmark reads (about 10 chunks).
@@ -89,6 +96,9 @@ IMPORTS = {
 }
 CONSTRUCT = f"QianfanChatEndpoint(model={MODEL!r})"
 FIRST_CALL = f"QianfanChatEndpoint(model={MODEL!r}).invoke({PROMPT!r})"
+# v2: the key alone chooses the v2 API (QIANFAN_CONSOLE_API_BASE_URL points at the server).
+V2_CONSTRUCT = f"QianfanChatEndpoint(model={V2_MODEL!r}, api_key={V2_KEY!r})"
+V2_FIRST_CALL = f"{V2_CONSTRUCT}.invoke({PROMPT!r})"
 
 
 def start_server() -> tuple[subprocess.Popen[str], str]:
@@ -180,13 +190,22 @@ def stacks(base_url: str) -> dict[str, Any]:
     ours = QianfanChatEndpoint(model=MODEL, base_url=base_url, api_key=AK, secret_key=SK)
     theirs = CommunityChat(model=MODEL, api_key=AK, secret_key=SK)  # QIANFAN_BASE_URL
     client = ChatCompletion(model=MODEL, base_url=base_url, ak=AK, sk=SK)
-    return {"qianfan_chat": ours, "community": theirs, "client": client}
+    ours_v2 = QianfanChatEndpoint(model=V2_MODEL, base_url=base_url, api_key=V2_KEY)
+    client_v2 = ChatCompletion(V2_MODEL, version=2, base_url=base_url, api_key=V2_KEY)
+    if ours_v2.resolved_api_version != "v2" or client_v2.version != 2:
+        raise RuntimeError("the v2 stacks do not speak v2")
+    return {
+        "qianfan_chat": ours,
+        "community": theirs,
+        "client": client,
+        "qianfan_chat v2": ours_v2,
+        "client v2": client_v2,
+    }
 
 
 def check_replies(models: dict[str, Any]) -> None:
-    """Both stacks get the same answers from the server before anything is timed."""
-    for name in ("qianfan_chat", "community"):
-        chat = models[name]
+    """Every stack gets the same answers from the server before anything is timed."""
+    for name, chat in models.items():
         reply = chat.invoke(PROMPT).content
         streamed = "".join(str(c.content) for c in chat.stream(STORY_PROMPT))
         if reply != "您好！有什么我可以帮助您的吗？" or streamed != STORY:
@@ -200,9 +219,10 @@ def _client_stream(client: Any) -> None:
 
 
 def measure(args: argparse.Namespace, base_url: str) -> dict[str, dict[str, Figure]]:
-    models = stacks(base_url)
-    client = models.pop("client")
-    results: dict[str, dict[str, Figure]] = {name: {} for name in (*models, "client")}
+    every = stacks(base_url)
+    clients = {name: every.pop(name) for name in ("client", "client v2")}
+    models = every  # the LangChain models: qianfan_chat, community, qianfan_chat v2
+    results: dict[str, dict[str, Figure]] = {name: {} for name in (*models, *clients)}
     hello = [{"role": "user", "content": PROMPT}]
     # ainvoke first: after any sync call, the qianfan SDK's async rate limiter is bound to
     # another event loop and concurrent ainvoke fails ("attached to a different loop").
@@ -210,18 +230,23 @@ def measure(args: argparse.Namespace, base_url: str) -> dict[str, dict[str, Figu
         results[name]["ainvoke"] = per_call_concurrent(
             lambda chat=chat: chat.ainvoke(PROMPT), args.calls, args.concurrency
         )
-    results["client"]["ainvoke"] = per_call_concurrent(
-        lambda: client.ado(hello), args.calls, args.concurrency
-    )
+    for name, client in clients.items():
+        results[name]["ainvoke"] = per_call_concurrent(
+            lambda client=client: client.ado(hello), args.calls, args.concurrency
+        )
     check_replies(models)
     for name, chat in models.items():
         results[name]["invoke"] = per_call(lambda chat=chat: chat.invoke(PROMPT), args.calls, 5)
-    results["client"]["invoke"] = per_call(lambda: client.do(hello), args.calls, 5)
+    for name, client in clients.items():
+        results[name]["invoke"] = per_call(lambda client=client: client.do(hello), args.calls, 5)
     for name, chat in models.items():
         results[name]["stream"] = per_call(
             lambda chat=chat: list(chat.stream(STORY_PROMPT)), args.stream_calls, 3
         )
-    results["client"]["stream"] = per_call(lambda: _client_stream(client), args.stream_calls, 3)
+    for name, client in clients.items():
+        results[name]["stream"] = per_call(
+            lambda client=client: _client_stream(client), args.stream_calls, 3
+        )
     return results
 
 
@@ -235,20 +260,31 @@ IMPORT_FIGURES = {
     "own import": ("", CORE),
     "own import+construct": (CONSTRUCT, CORE),
 }
+# v2, ours only (the community class has no v2).
+V2_IMPORT_FIGURES = {
+    "v2 import+construct": (V2_CONSTRUCT, ""),
+    "v2 cold first call": (V2_FIRST_CALL, ""),
+}
 
 
 def measure_imports(args: argparse.Namespace, base_url: str) -> dict[str, dict[str, float]]:
     """Median over ``--import-runs`` fresh interpreters; the two stacks alternate, so that
     neither gets the warmer disk cache."""
     env = {**os.environ, "QIANFAN_BASE_URL": base_url, "QIANFAN_AK": AK, "QIANFAN_SK": SK}
+    env["QIANFAN_CONSOLE_API_BASE_URL"] = base_url  # the v2 base URL
     samples: dict[str, dict[str, list[float]]] = {
         name: {figure: [] for figure in IMPORT_FIGURES} for name in IMPORTS
     }
+    samples["qianfan_chat"].update({figure: [] for figure in V2_IMPORT_FIGURES})
     for _ in range(args.import_runs):
         for figure, (code, setup) in IMPORT_FIGURES.items():
             for name, statement in IMPORTS.items():
                 seconds = fresh_interpreter_seconds(f"{statement}\n{code}", env, setup)
                 samples[name][figure].append(seconds)
+        for figure, (code, setup) in V2_IMPORT_FIGURES.items():
+            statement = IMPORTS["qianfan_chat"]
+            seconds = fresh_interpreter_seconds(f"{statement}\n{code}", env, setup)
+            samples["qianfan_chat"][figure].append(seconds)
     return {
         name: {figure: statistics.median(values) for figure, values in figures.items()}
         for name, figures in samples.items()
@@ -256,7 +292,7 @@ def measure_imports(args: argparse.Namespace, base_url: str) -> dict[str, dict[s
 
 
 def report(calls: dict[str, dict[str, Figure]], imports: dict[str, dict[str, float]]) -> str:
-    head = f"{'':<30}{'qianfan_chat':>13}{'community':>13}{'speed-up':>10}{'client':>10}"
+    head = f"{'':<32}{'qianfan_chat':>13}{'community':>13}{'speed-up':>10}{'client':>10}"
     lines = [head, "-" * len(head)]
     for key in ("invoke", "ainvoke", "stream"):
         for kind in ("wall", "cpu"):
@@ -264,18 +300,30 @@ def report(calls: dict[str, dict[str, Figure]], imports: dict[str, dict[str, flo
             client = calls["client"][key][kind]
             label = f"{key} {'wall' if kind == 'wall' else 'client CPU'} (ms/call)"
             lines.append(
-                f"{label:<30}{ours * 1e3:>13.3f}{theirs * 1e3:>13.3f}{theirs / ours:>9.1f}x"
+                f"{label:<32}{ours * 1e3:>13.3f}{theirs * 1e3:>13.3f}{theirs / ours:>9.1f}x"
                 f"{client * 1e3:>10.3f}"
             )
     lines.append("-" * len(head))
-    for key in imports["qianfan_chat"]:
+    for key in IMPORT_FIGURES:
         ours, theirs = imports["qianfan_chat"][key], imports["community"][key]
         lines.append(
-            f"{key + ' (ms)':<30}{ours * 1e3:>13.1f}{theirs * 1e3:>13.1f}{theirs / ours:>9.1f}x"
+            f"{key + ' (ms)':<32}{ours * 1e3:>13.1f}{theirs * 1e3:>13.1f}{theirs / ours:>9.1f}x"
         )
     lines.append("-" * len(head))
+    lines.append("v2 API (OpenAI-compatible; the community class has no v2: no baseline)")
+    for key in ("invoke", "ainvoke", "stream"):
+        for kind in ("wall", "cpu"):
+            ours = calls["qianfan_chat v2"][key][kind]
+            client = calls["client v2"][key][kind]
+            label = f"v2 {key} {'wall' if kind == 'wall' else 'client CPU'} (ms/call)"
+            lines.append(f"{label:<32}{ours * 1e3:>13.3f}{'-':>13}{'-':>10}{client * 1e3:>10.3f}")
+    for key in V2_IMPORT_FIGURES:
+        ours = imports["qianfan_chat"][key]
+        lines.append(f"{key + ' (ms)':<32}{ours * 1e3:>13.1f}{'-':>13}{'-':>10}")
+    lines.append("-" * len(head))
     lines.append(
-        "client: qianfan_chat.ChatCompletion alone (do/ado), for what the LangChain layer adds."
+        "client: qianfan_chat.ChatCompletion alone (do/ado), for what the LangChain layer adds "
+        "(v2 rows: ChatCompletion(version=2))."
     )
     lines.append(
         "'own' imports: langchain-core (which both classes subclass) already loaded; the "

@@ -107,12 +107,12 @@ _METADATA_KEYS = (
 # -- outgoing: LangChain -> v1 ------------------------------------------------------------------
 
 
-def content_to_text(content: str | Sequence[str | Mapping[str, Any]]) -> str:
-    """Flatten message content to the text v1 accepts.
+def content_to_text(content: str | Sequence[str | Mapping[str, Any]], *, api: str = "v1") -> str:
+    """Flatten message content to the text v1 (and v2) accept.
 
     Strings and text blocks are kept (joined by a newline); tool-use and reasoning blocks are
-    dropped; any other block (images, audio, files, ...) raises ``ValueError``, because the v1
-    chat API takes text only.
+    dropped; any other block (images, audio, files, ...) raises ``ValueError``, because the
+    chat API (``api``: ``"v1"`` or ``"v2"``, named in the error) takes text only.
     """
     if isinstance(content, str):
         return content
@@ -128,7 +128,7 @@ def content_to_text(content: str | Sequence[str | Mapping[str, Any]]) -> str:
                 parts.append(text)
         elif kind not in _SKIPPED_BLOCKS:
             raise ValueError(
-                f"content block of type {kind!r} is not supported: the Qianfan v1 chat API "
+                f"content block of type {kind!r} is not supported: the Qianfan {api} chat API "
                 "takes text only"
             )
     return "\n".join(p for p in parts if p)

@@ -21,6 +21,24 @@ a tool name, ``{"type": "function",      ``{"type": "function", "function": {"na
 
 A raw string is never sent: v1 rejects it. An unknown tool name raises ``ValueError`` before
 any request.
+
+v2 (OpenAI-compatible, ``protocol-v2.md``) takes OpenAI's ``tools``
+(``[{"type": "function", "function": {name, description, parameters}}]``,
+:func:`convert_to_qianfan_tool`) and every ``tool_choice`` natively
+(:func:`convert_tool_choice_v2`):
+
+=======================================  ========================================================
+``tool_choice``                          sent to v2
+=======================================  ========================================================
+``None``                                 nothing: the model decides (v2's default, ``auto``)
+``"auto"``                               ``"auto"``
+``"none"``, ``False``                    ``"none"`` (the tools are still sent)
+``"any"``, ``"required"``, ``True``,     ``"required"``: some call, among all the tools
+``{"type": "any"}``
+a tool name, ``{"type": "function",      ``{"type": "function", "function": {"name": ...}}``
+"function": {"name": ...}}``,
+``{"type": "tool", "name": ...}``
+=======================================  ========================================================
 """
 
 from __future__ import annotations
@@ -117,3 +135,39 @@ def choice_is_weakened(tool_choice: Any, function_names: Sequence[str]) -> bool:
     """True when the choice asks for *some* call among several tools, which v1 cannot force."""
     mode, _ = tool_choice_mode(tool_choice)
     return mode == "any" and len(function_names) > 1
+
+
+# -- v2 -----------------------------------------------------------------------------------------
+
+_V2_FUNCTION_KEYS = ("name", "description", "parameters")
+
+
+def convert_to_qianfan_tool(tool: Any) -> dict[str, Any]:
+    """A v2 ``tools`` item (OpenAI's shape) from any LangChain tool-like object, or from a v1
+    ``functions`` item.
+
+    Only ``name``, ``description`` and ``parameters`` are sent: the fields ``protocol-v2.md``
+    documents (OpenAI's ``strict`` is not among them).
+
+    >>> convert_to_qianfan_tool({"name": "f", "description": "d", "parameters": {}})
+    {'type': 'function', 'function': {'name': 'f', 'description': 'd', 'parameters': {}}}
+    """
+    function = convert_to_qianfan_function(tool)
+    kept = {k: function[k] for k in _V2_FUNCTION_KEYS if function.get(k) is not None}
+    return {"type": "function", "function": kept}
+
+
+def convert_tool_choice_v2(tool_choice: Any, tool_names: Sequence[str]) -> Any:
+    """What to send as v2's ``tool_choice`` (table above), or None to send nothing. A name
+    that is not among ``tool_names`` raises ``ValueError``."""
+    if tool_choice is None:
+        return None
+    mode, forced = tool_choice_mode(tool_choice)
+    if forced is not None:
+        if forced not in tool_names:
+            raise ValueError(
+                f"tool_choice names {forced!r}, which is not among the tools: "
+                + (", ".join(repr(n) for n in tool_names) or "(none)")
+            )
+        return {"type": "function", "function": {"name": forced}}
+    return "required" if mode == "any" else mode

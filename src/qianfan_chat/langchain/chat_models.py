@@ -1,10 +1,14 @@
 """``QianfanChatEndpoint``: a LangChain chat model over :class:`qianfan_chat.ChatCompletion`.
 
 A thin adapter in the shape of the ``langchain-openai`` partner package: the message converters
-are pure module-level functions (:mod:`._convert`, :mod:`._tools`), one payload builder
-(:meth:`QianfanChatEndpoint._build_call`) feeds ``_generate``/``_agenerate``/``_stream``/
-``_astream``, and everything about HTTP (auth, retries, timeouts, pooled connections, stream
-decoding) stays in the client, built once on first use and reused.
+are pure module-level functions (:mod:`._convert` for v1, :mod:`._convert_v2` for v2,
+:mod:`._tools`), one payload builder (:meth:`QianfanChatEndpoint._build_call`, one branch per
+API version) feeds ``_generate``/``_agenerate``/``_stream``/``_astream``, and everything about
+HTTP (auth, retries, timeouts, pooled connections, stream decoding) stays in the client, built
+once on first use and reused.
+
+The API version (``api_version``) is decided once per instance (:func:`auto_api_version`):
+``"v2"`` when the key is a v2 API key, else ``"v1"``, as the client decides it.
 """
 
 from __future__ import annotations
@@ -13,28 +17,39 @@ import json
 import threading
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils import secret_from_env
 from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_names
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from ._convert import convert_chunk, convert_messages, convert_response
+from ._call import (
+    Call,
+    ChunkDecoder,
+    chat_result,
+    response_format,
+    response_format_v2,
+    result_from_chunks,
+    split_options,
+)
+from ._convert import convert_messages, convert_response
+from ._convert_v2 import convert_messages_v2, convert_response_v2
 from ._tools import (
     ToolChoiceNotForcedWarning,
     choice_is_weakened,
     convert_to_qianfan_function,
+    convert_to_qianfan_tool,
     convert_tool_choice,
+    convert_tool_choice_v2,
 )
+from ._version import V2_KEY_PREFIX, ApiVersion, Environment, auto_api_version
 
 if TYPE_CHECKING:
     from langchain_core.language_models.model_profile import ModelProfile
@@ -43,21 +58,10 @@ if TYPE_CHECKING:
     from .._client import ChatCompletion
     from .._response import QfResponse
 
-# v1 refuses temperature 0 (range (0, 1.0], protocol.md section 1); LangChain code asks for 0
-# to mean "as deterministic as possible", which is this, the lowest value v1 accepts.
+# v1 and v2 refuse temperature 0 (range (0, 1.0], protocol.md section 1, protocol-v2.md);
+# LangChain code asks for 0 to mean "as deterministic as possible", which is this, the lowest
+# value they accept.
 MIN_TEMPERATURE = 0.01
-
-# Per-call options that are the client's, not body parameters (LangChain spelling first).
-_OPTION_ALIASES = {
-    "request_timeout": "request_timeout",
-    "timeout": "request_timeout",
-    "max_retries": "retry_count",
-    "retry_count": "retry_count",
-    "backoff_factor": "backoff_factor",
-    "request_id": "request_id",
-}
-# Per-call keys LangChain itself may pass along that are not for the wire.
-_NOT_SENT = ("stream", "streaming", "ls_structured_output_format", "structured_output_format")
 # ChatCompletion's constructor arguments that ``init_kwargs`` may set.
 _CLIENT_ARGS = frozenset(
     {
@@ -74,68 +78,21 @@ _CLIENT_ARGS = frozenset(
         "backoff_factor",
         "http_client",
         "async_http_client",
+        # v2 only: the application id header, the IAM endpoint that mints short-term keys.
+        "appid",
+        "iam_base_url",
     }
 )
-
-
-@dataclass(frozen=True, slots=True)
-class _Call:
-    """One prepared request: what ``do``/``ado`` get, and the model name to report."""
-
-    messages: list[dict[str, Any]]
-    kwargs: dict[str, Any]  # client options (model, endpoint, timeout, ...) and body params
-    model_name: str
-
-
-def _response_format(value: Any) -> Any:
-    # v1 takes the bare string ("text" / "json_object"); accept OpenAI's {"type": ...} too.
-    if isinstance(value, Mapping) and isinstance(value.get("type"), str):
-        return value["type"]
-    return value
-
-
-def _result(message: AIMessage, model_name: str, usage: Any) -> ChatResult:
-    return ChatResult(
-        generations=[ChatGeneration(message=message)],
-        llm_output={"token_usage": usage or {}, "model_name": model_name},
-    )
-
-
-def _result_from_chunks(chunks: list[ChatGenerationChunk]) -> ChatResult:
-    """Add the chunks of a stream up into one result (no thread, unlike LangChain's helper)."""
-    if not chunks:
-        raise ValueError("the stream returned no chunks")
-    total = chunks[0] + chunks[1:] if len(chunks) > 1 else chunks[0]
-    chunk = total.message
-    assert isinstance(chunk, AIMessageChunk)
-    message = AIMessage(
-        content=chunk.content,
-        additional_kwargs=chunk.additional_kwargs,
-        tool_calls=chunk.tool_calls,
-        invalid_tool_calls=chunk.invalid_tool_calls,
-        usage_metadata=chunk.usage_metadata,
-        response_metadata=chunk.response_metadata,
-        id=chunk.id,
-    )
-    usage = chunk.usage_metadata
-    token_usage = (
-        {
-            "prompt_tokens": usage["input_tokens"],
-            "completion_tokens": usage["output_tokens"],
-            "total_tokens": usage["total_tokens"],
-        }
-        if usage
-        else {}
-    )
-    return _result(message, str(chunk.response_metadata.get("model_name", "")), token_usage)
+_CREDENTIAL_ARGS = ("ak", "sk", "access_token", "access_key", "secret_key")
 
 
 class QianfanChatEndpoint(BaseChatModel):
-    """Baidu AI Cloud Qianfan chat models (v1 API) for LangChain.
+    """Baidu AI Cloud Qianfan chat models (v1 and v2 APIs) for LangChain.
 
     A drop-in for ``langchain_community.chat_models.QianfanChatEndpoint`` (same fields and
     aliases) built on :class:`qianfan_chat.ChatCompletion`, with native async, streaming with
-    usage, tool calling and structured output.
+    usage, tool calling and structured output, over Qianfan's v1 API or its OpenAI-compatible
+    v2 API.
 
     Example::
 
@@ -153,16 +110,33 @@ class QianfanChatEndpoint(BaseChatModel):
     credentials raise :class:`qianfan_chat.CredentialsError` at the first call.
 
     Sampling parameters left unset are not sent, so each model's own defaults apply.
-    ``temperature=0`` is sent as ``0.01``: v1 refuses 0.
+    ``temperature=0`` is sent as ``0.01``: v1 and v2 refuse 0.
+
+    v2 (OpenAI-compatible)::
+
+        chat = QianfanChatEndpoint(model="ernie-3.5-8k", api_key="bce-v3/ALTAK-...")
+        chat.bind_tools([get_weather, get_time], tool_choice="any").invoke("北京天气和时间")
+
+    It is chosen when ``api_version="v2"``, or by itself when the key is a v2 API key
+    (``api_key`` starting with ``bce-v3/``, or ``QIANFAN_API_KEY`` / ``QIANFAN_BEARER_TOKEN``
+    set and no v1 AK/SK, access token or credential argument). v2 models are lower-case ids (default
+    ``ernie-lite-8k``, which has no function calling; ``ernie-3.5-8k``, ``ernie-4.0-8k``,
+    ``ernie-4.5-turbo-32k``... do).
     """
 
     model_config = ConfigDict(populate_by_name=True)
 
     model: str | None = None
-    """Model name from the model table (case-insensitive), e.g. ``"ERNIE-3.5-8K"``; None means
-    the client's default (``ERNIE-Bot-turbo``). Ignored for routing when ``endpoint`` is set."""
+    """v1: a name from the model table (case-insensitive), e.g. ``"ERNIE-3.5-8K"``; None means
+    the client's default (``ERNIE-Bot-turbo``); ignored for routing when ``endpoint`` is set.
+    v2: a lower-case model id (``"ernie-3.5-8k"``) or a deployed service's API name; None means
+    ``ernie-lite-8k``."""
     endpoint: str | None = None
-    """A deployed service: requests go to ``/chat/{endpoint}``."""
+    """v1: a deployed service: requests go to ``/chat/{endpoint}``. v2: the service's API name,
+    sent as the model when ``model`` is not set."""
+    api_version: ApiVersion | None = None
+    """``"v1"`` or ``"v2"`` (OpenAI-compatible, ``/v2/chat/completions``). None: chosen when the
+    model is made, see :func:`auto_api_version` (``resolved_api_version`` tells which)."""
     streaming: bool = False
     """Stream under the hood even for ``invoke`` (the answer is the same, aggregated)."""
     temperature: float | None = None
@@ -172,7 +146,7 @@ class QianfanChatEndpoint(BaseChatModel):
     penalty_score: float | None = None
     """[1.0, 2.0]. Unset: the model's default."""
     max_tokens: int | None = None
-    """Sent as ``max_output_tokens`` (newer ERNIE models)."""
+    """v1: sent as ``max_output_tokens`` (newer ERNIE models). v2: sent as ``max_tokens``."""
     stop: list[str] | None = None
     """Stop strings, at most 4 of at most 20 characters (an empty list sends none)."""
     request_timeout: float | None = Field(default=None, alias="timeout")
@@ -182,26 +156,32 @@ class QianfanChatEndpoint(BaseChatModel):
     qianfan_ak: SecretStr | None = Field(
         default_factory=secret_from_env("QIANFAN_AK", default=None), alias="api_key"
     )
-    """App API Key (``QIANFAN_AK``)."""
+    """v1: App API Key (``QIANFAN_AK``). v2: the API key (``bce-v3/ALTAK-...``), sent as a
+    Bearer token; unset, the client reads ``QIANFAN_API_KEY`` / ``QIANFAN_BEARER_TOKEN`` (or
+    IAM keys, ``QIANFAN_ACCESS_KEY`` / ``QIANFAN_SECRET_KEY``, which mint short-term keys)."""
     qianfan_sk: SecretStr | None = Field(
         default_factory=secret_from_env("QIANFAN_SK", default=None), alias="secret_key"
     )
-    """App Secret Key (``QIANFAN_SK``)."""
+    """App Secret Key (``QIANFAN_SK``); v1 only."""
     base_url: str | None = None
-    """API base URL; unset: ``QIANFAN_BASE_URL`` or ``https://aip.baidubce.com``."""
+    """API base URL; unset: v1 ``QIANFAN_BASE_URL`` or ``https://aip.baidubce.com``, v2
+    ``QIANFAN_CONSOLE_API_BASE_URL`` or ``https://qianfan.baidubce.com`` (no ``/v2``)."""
     system: str | None = None
-    """A persona sent as ``system``, before the conversation's own system messages."""
+    """A persona sent before the conversation's own system messages (v1: as ``system``; v2: as
+    the first ``system`` message)."""
     user_id: str | None = None
-    """The end user's id, for Baidu's abuse tracking."""
+    """The end user's id, for Baidu's abuse tracking (v1 ``user_id``, v2 ``user``)."""
     init_kwargs: dict[str, Any] = Field(default_factory=dict)
     """More arguments for :class:`qianfan_chat.ChatCompletion` (``access_token``,
-    ``access_key``, ``secret_key``, ``api_prefix``, ``backoff_factor``, ``http_client``...)."""
+    ``access_key``, ``secret_key``, ``api_prefix``, ``backoff_factor``, ``http_client``, v2's
+    ``appid`` and ``iam_base_url``...)."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """More body parameters sent on every call (``disable_search``, ``top_k``...)."""
 
     _client: ChatCompletion | None = PrivateAttr(default=None)
     _client_args: dict[str, Any] = PrivateAttr(default_factory=dict)
     _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _environment: Environment = PrivateAttr(default_factory=Environment.read)
 
     # -- construction -----------------------------------------------------------------------
 
@@ -216,7 +196,9 @@ class QianfanChatEndpoint(BaseChatModel):
 
     @model_validator(mode="after")
     def _check_settings(self) -> QianfanChatEndpoint:
-        if self.model is not None and not self.endpoint:
+        if self._is_v2:
+            self._check_v2_settings()
+        elif self.model is not None and not self.endpoint:
             from .._models import model_table
 
             model_table().resolve(self.model)  # an unknown name fails now, with close names
@@ -230,6 +212,55 @@ class QianfanChatEndpoint(BaseChatModel):
             )
         return self
 
+    def _check_v2_settings(self) -> None:
+        from .._models_v2 import v2_model
+
+        model = self.model
+        if model is not None and v2_model(model) is None and v2_model(model.lower()):
+            # v2 matches ids exactly; a v1 spelling is never a v2 model (protocol-v2.md).
+            raise ValueError(
+                f"model {model!r} is not a v2 model id: v2 ids are lower case, "
+                f"use {model.lower()!r}"
+            )
+        if "qianfan_sk" in self.model_fields_set and self.qianfan_sk is not None:
+            warnings.warn(
+                "secret_key is a v1 App Secret Key and the v2 API does not use it (v2 takes "
+                "an API key, or IAM keys as init_kwargs access_key / secret_key)",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    # -- the API version --------------------------------------------------------------------
+
+    def _other_credentials(self) -> bool:
+        """v1 credentials (an App AK/SK pair, an access token), or any credential given as an
+        argument: then the environment's v2 key does not choose v2 (the client would not read
+        it either)."""
+        given_key = {"qianfan_ak", "qianfan_sk"} & self.model_fields_set
+        return bool(
+            (self.qianfan_ak and self.qianfan_sk)
+            or self._environment.access_token
+            or (given_key and (self.qianfan_ak or self.qianfan_sk))
+            or any(self.init_kwargs.get(k) for k in _CREDENTIAL_ARGS)
+        )
+
+    @property
+    def resolved_api_version(self) -> ApiVersion:
+        """The API this model speaks: ``api_version``, or the one :func:`auto_api_version`
+        picks from the credentials (the environment's as they were when the model was made)."""
+        if self.api_version is not None:
+            return self.api_version
+        key = self.qianfan_ak.get_secret_value() if self.qianfan_ak else None
+        return auto_api_version(
+            key,
+            other_credentials=self._other_credentials(),
+            env_v2_key=self._environment.v2_key,
+        )
+
+    @property
+    def _is_v2(self) -> bool:
+        return self.resolved_api_version == "v2"
+
     @property
     def _llm_type(self) -> str:
         return "qianfan-chat"
@@ -240,9 +271,18 @@ class QianfanChatEndpoint(BaseChatModel):
 
     @property
     def lc_secrets(self) -> dict[str, str]:
-        return {"qianfan_ak": "QIANFAN_AK", "qianfan_sk": "QIANFAN_SK"}
+        # On v2 the key field holds an API key, whose variable is QIANFAN_API_KEY.
+        ak_env = "QIANFAN_API_KEY" if self._is_v2 else "QIANFAN_AK"
+        return {"qianfan_ak": ak_env, "qianfan_sk": "QIANFAN_SK"}
+
+    @property
+    def lc_attributes(self) -> dict[str, Any]:
+        # A model that chose v2 by itself stays v2 when loaded, whatever its key looks like.
+        return {"api_version": "v2"} if self._is_v2 else {}
 
     def _resolve_model_profile(self) -> ModelProfile | None:
+        if self._is_v2:
+            return self._v2_model_profile()
         if self.endpoint:
             return None
         from .._models import model_table
@@ -264,31 +304,60 @@ class QianfanChatEndpoint(BaseChatModel):
             profile["max_input_tokens"] = spec.max_input_tokens
         return profile
 
+    def _v2_model_profile(self) -> ModelProfile | None:
+        from .._models_v2 import v2_model
+
+        spec = v2_model(self._model_name)
+        if spec is None:  # a deployed service: nothing is known about it
+            return None
+        return {
+            "text_inputs": True,
+            "image_inputs": False,
+            "audio_inputs": False,
+            "pdf_inputs": False,
+            "video_inputs": False,
+            "text_outputs": True,
+            "tool_calling": spec.function_calling,
+            "tool_choice": spec.function_calling,
+            "tool_call_streaming": spec.function_calling,
+            "structured_output": spec.function_calling,
+            "reasoning_output": spec.reasoning,
+            "max_input_tokens": spec.context_tokens,
+            **({"max_output_tokens": spec.max_output_tokens} if spec.max_output_tokens else {}),
+        }
+
     @property
     def _model_name(self) -> str:
         if self.model or self.endpoint:
             return self.model or str(self.endpoint)
+        if self._is_v2:
+            from .._models_v2 import DEFAULT_V2_MODEL
+
+            return DEFAULT_V2_MODEL
         from .._models import model_table
 
         return model_table().default_model
 
     @property
     def _default_params(self) -> dict[str, Any]:
-        """The body parameters this instance sends on every call (unset ones left out)."""
+        """The body parameters this instance sends on every call (unset ones left out), under
+        the API version's names."""
+        v2 = self._is_v2
         params = {
             "temperature": self.temperature,
             "top_p": self.top_p,
             "penalty_score": self.penalty_score,
-            "max_output_tokens": self.max_tokens,
+            "max_tokens" if v2 else "max_output_tokens": self.max_tokens,
             "stop": self.stop,
-            "user_id": self.user_id,
+            "user" if v2 else "user_id": self.user_id,
             **self.model_kwargs,
         }
         return {k: v for k, v in params.items() if v is not None}
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model": self.model, "endpoint": self.endpoint, **self._default_params}
+        params = {"model": self.model, "endpoint": self.endpoint, **self._default_params}
+        return {**params, "api_version": "v2"} if self._is_v2 else params
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         model = kwargs.get("model")
@@ -311,12 +380,15 @@ class QianfanChatEndpoint(BaseChatModel):
     # -- the client -------------------------------------------------------------------------
 
     def _client_kwargs(self) -> dict[str, Any]:
+        if self._is_v2:
+            return self._v2_client_kwargs()
         kwargs: dict[str, Any] = {
             "model": self.model,
             "endpoint": self.endpoint,
             "base_url": self.base_url,
             "retry_count": self.max_retries,
             "request_timeout": self.request_timeout,
+            "version": 1,
         }
         ak = self.qianfan_ak.get_secret_value() if self.qianfan_ak else None
         sk = self.qianfan_sk.get_secret_value() if self.qianfan_sk else None
@@ -324,6 +396,22 @@ class QianfanChatEndpoint(BaseChatModel):
         # reads the environment itself and finds a token or IAM keys too.
         if {"qianfan_ak", "qianfan_sk"} & self.model_fields_set or (ak and sk):
             kwargs.update(ak=ak, sk=sk)
+        kwargs.update((k, v) for k, v in self.init_kwargs.items() if k in _CLIENT_ARGS)
+        return kwargs
+
+    def _v2_client_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "model": self.model or self.endpoint,
+            "base_url": self.base_url,
+            "retry_count": self.max_retries,
+            "request_timeout": self.request_timeout,
+            "version": 2,
+        }
+        key = self.qianfan_ak.get_secret_value() if self.qianfan_ak else None
+        # A key given here, or one that is a v2 key, is the API key; an App key read from
+        # QIANFAN_AK is not, and then the client reads QIANFAN_API_KEY (or IAM keys) itself.
+        if key and ("qianfan_ak" in self.model_fields_set or key.startswith(V2_KEY_PREFIX)):
+            kwargs["api_key"] = key
         kwargs.update((k, v) for k, v in self.init_kwargs.items() if k in _CLIENT_ARGS)
         return kwargs
 
@@ -348,18 +436,12 @@ class QianfanChatEndpoint(BaseChatModel):
 
     def _build_call(
         self, messages: Sequence[BaseMessage], stop: list[str] | None, kwargs: Mapping[str, Any]
-    ) -> _Call:
+    ) -> Call:
         """Everything one request sends, from the instance settings, ``model_kwargs`` and the
         per-call keywords (in that order of precedence, last wins)."""
-        call = dict(kwargs)
-        for key in _NOT_SENT:
-            call.pop(key, None)
-        options: dict[str, Any] = {}
-        for key, target in _OPTION_ALIASES.items():
-            if key in call:
-                value = call.pop(key)
-                if value is not None:
-                    options[target] = value
+        if self._is_v2:
+            return self._build_v2_call(messages, stop, kwargs)
+        call, options = split_options(kwargs)
         model = call.pop("model", None)
         endpoint = call.pop("endpoint", None)
         if model is not None:
@@ -373,15 +455,9 @@ class QianfanChatEndpoint(BaseChatModel):
         system = call.pop("system", self.system)
         if "max_tokens" in call:
             call["max_output_tokens"] = call.pop("max_tokens")
-        params = {**self._default_params, **call}
-        if stop is not None:
-            params["stop"] = stop
-        if not params.get("stop"):
-            params.pop("stop", None)
-        if params.get("temperature") == 0:
-            params["temperature"] = MIN_TEMPERATURE
+        params = self._common_params(call, stop)
         if "response_format" in params:
-            params["response_format"] = _response_format(params["response_format"])
+            params["response_format"] = response_format(params["response_format"])
         if functions:
             choice = convert_tool_choice(tool_choice, [f["name"] for f in functions])
             if choice == "none":
@@ -397,7 +473,46 @@ class QianfanChatEndpoint(BaseChatModel):
             params["system"] = system_text
         params = {k: v for k, v in params.items() if v is not None}
         model_name = model or (None if endpoint else self.model) or endpoint or self._model_name
-        return _Call(v1_messages, {**params, **options}, model_name)
+        return Call(v1_messages, {**params, **options}, model_name)
+
+    def _common_params(self, call: Mapping[str, Any], stop: list[str] | None) -> dict[str, Any]:
+        """The instance's parameters, then the call's; ``stop`` and ``temperature=0`` fixed."""
+        params = {**self._default_params, **call}
+        if stop is not None:
+            params["stop"] = stop
+        if not params.get("stop"):
+            params.pop("stop", None)
+        if params.get("temperature") == 0:
+            params["temperature"] = MIN_TEMPERATURE
+        return params
+
+    def _build_v2_call(
+        self, messages: Sequence[BaseMessage], stop: list[str] | None, kwargs: Mapping[str, Any]
+    ) -> Call:
+        """The v2 request: OpenAI's body, every choice sent natively (module docstring)."""
+        call, options = split_options(kwargs)
+        model, endpoint = call.pop("model", None), call.pop("endpoint", None)
+        model_name = model or endpoint or self._model_name
+        tools = [convert_to_qianfan_tool(t) for t in call.pop("tools", None) or ()]
+        tools += [convert_to_qianfan_tool(f) for f in call.pop("functions", None) or ()]
+        tool_choice = call.pop("tool_choice", None)
+        system = call.pop("system", self.system)
+        # v1 spellings, accepted per call so that code written for v1 keeps working.
+        if "max_output_tokens" in call:
+            call.setdefault("max_tokens", call.pop("max_output_tokens"))
+        if "user_id" in call:
+            call.setdefault("user", call.pop("user_id"))
+        params = self._common_params(call, stop)
+        if "response_format" in params:
+            params["response_format"] = response_format_v2(params["response_format"])
+        if tools:
+            params["tools"] = tools
+            names = [t["function"]["name"] for t in tools]
+            params["tool_choice"] = convert_tool_choice_v2(tool_choice, names)
+        params = {k: v for k, v in params.items() if v is not None}
+        v2_messages = convert_messages_v2(messages, system=system)
+        options["model"] = model_name
+        return Call(v2_messages, {**params, **options}, model_name, "v2")
 
     # -- sync -------------------------------------------------------------------------------
 
@@ -414,7 +529,7 @@ class QianfanChatEndpoint(BaseChatModel):
                 if run_manager:
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 chunks.append(chunk)
-            return _result_from_chunks(chunks)
+            return result_from_chunks(chunks)
         call = self._build_call(messages, stop, kwargs)
         response: QfResponse = self.client.do(call.messages, **call.kwargs)
         return self._chat_result(response, call)
@@ -428,9 +543,15 @@ class QianfanChatEndpoint(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         # LangChain's stream()/invoke() fire on_llm_new_token for each chunk yielded here.
         call = self._build_call(messages, stop, kwargs)
+        decoder = ChunkDecoder(call)
         with self.client.do(call.messages, stream=True, **call.kwargs) as stream:
             for chunk in stream:
-                yield self._generation_chunk(chunk, call)
+                generation = decoder.chunk(chunk)
+                if generation is not None:
+                    yield generation
+        last = decoder.end()
+        if last is not None:
+            yield last
 
     # -- async (native: no thread) -----------------------------------------------------------
 
@@ -447,7 +568,7 @@ class QianfanChatEndpoint(BaseChatModel):
                 if run_manager:
                     await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 chunks.append(chunk)
-            return _result_from_chunks(chunks)
+            return result_from_chunks(chunks)
         call = self._build_call(messages, stop, kwargs)
         response: QfResponse = await self.client.ado(call.messages, **call.kwargs)
         return self._chat_result(response, call)
@@ -460,23 +581,24 @@ class QianfanChatEndpoint(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         call = self._build_call(messages, stop, kwargs)
+        decoder = ChunkDecoder(call)
         async with await self.client.ado(call.messages, stream=True, **call.kwargs) as stream:
             async for chunk in stream:
-                yield self._generation_chunk(chunk, call)
+                generation = decoder.chunk(chunk)
+                if generation is not None:
+                    yield generation
+        last = decoder.end()
+        if last is not None:
+            yield last
 
     # -- replies ----------------------------------------------------------------------------
 
     @staticmethod
-    def _chat_result(response: QfResponse, call: _Call) -> ChatResult:
-        message = convert_response(
-            response.body, model_name=call.model_name, request_id=response.request_id
-        )
-        return _result(message, call.model_name, response.body.get("usage"))
-
-    @staticmethod
-    def _generation_chunk(chunk: QfResponse, call: _Call) -> ChatGenerationChunk:
-        message = convert_chunk(chunk.body, model_name=call.model_name, request_id=chunk.request_id)
-        return ChatGenerationChunk(message=message)
+    def _chat_result(response: QfResponse, call: Call) -> ChatResult:
+        convert = convert_response_v2 if call.api == "v2" else convert_response
+        message = convert(response.body, model_name=call.model_name, request_id=response.request_id)
+        model_name = str(message.response_metadata.get("model_name") or call.model_name)
+        return chat_result(message, model_name, response.body.get("usage"))
 
     # -- tokens -----------------------------------------------------------------------------
 
@@ -494,6 +616,16 @@ class QianfanChatEndpoint(BaseChatModel):
         """Baidu's estimate for the request these messages (and tools) become."""
         from .._tokens import estimate_tokens
 
+        if self._is_v2:
+            tool_defs = [convert_to_qianfan_tool(t) for t in tools or ()]
+            texts = []
+            for turn in convert_messages_v2(messages, system=self.system):
+                texts.append(turn.get("content") or "")
+                for call in turn.get("tool_calls", ()):
+                    texts.append(f"{call['function']['name']} {call['function']['arguments']}")
+            if tool_defs:
+                texts.append(json.dumps(tool_defs, ensure_ascii=False))
+            return sum(estimate_tokens(t) for t in texts)
         functions = [convert_to_qianfan_function(t) for t in tools or ()]
         system, v1_messages = convert_messages(
             messages, system=self.system, fold_system=bool(functions)
@@ -518,16 +650,30 @@ class QianfanChatEndpoint(BaseChatModel):
         strict: bool | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
-        """Bind tools (sent as v1 ``functions``) and, optionally, a ``tool_choice``.
+        """Bind tools and, optionally, a ``tool_choice``.
 
-        ``tool_choice``: ``"auto"`` (default), ``"none"`` (functions are not sent), a tool name
-        or ``{"type": "function", "function": {"name": ...}}`` (forces it), ``"any"`` /
-        ``"required"`` / ``True`` (forces the tool when there is one; v1 cannot force a call
-        among several tools, so with several the model chooses freely and a
-        :class:`ToolChoiceNotForcedWarning` says so). ``strict`` is accepted for
-        compatibility; v1 functions have no strict mode.
+        v2: the tools go as OpenAI's ``tools`` and every ``tool_choice`` natively: ``"auto"``,
+        ``"none"``, ``"any"`` / ``"required"`` / ``True`` (sent as ``"required"``: some call,
+        among all the tools), a tool name or ``{"type": "function", "function": {"name": ...}}``
+        (forces it).
+
+        v1: the tools go as ``functions``. ``tool_choice``: ``"auto"`` (default), ``"none"``
+        (functions are not sent), a tool name or ``{"type": "function", "function": {"name":
+        ...}}`` (forces it), ``"any"`` / ``"required"`` / ``True`` (forces the tool when there
+        is one; v1 cannot force a call among several tools, so with several the model chooses
+        freely and a :class:`ToolChoiceNotForcedWarning` says so).
+
+        ``strict`` is accepted for compatibility and not sent: neither API documents a strict
+        mode for functions. An unknown tool name in ``tool_choice`` raises ``ValueError`` now.
         """
-        del strict  # v1 has no strict schema mode; nothing to send
+        del strict  # no strict function mode in v1 or v2 (protocol.md, protocol-v2.md)
+        if self._is_v2:
+            tool_defs = [convert_to_qianfan_tool(t) for t in tools]
+            names = [t["function"]["name"] for t in tool_defs]
+            convert_tool_choice_v2(tool_choice, names)  # an unknown name fails now
+            if tool_choice is not None:
+                kwargs["tool_choice"] = tool_choice
+            return self.bind(tools=tool_defs, **kwargs)
         functions = [convert_to_qianfan_function(t) for t in tools]
         names = [f["name"] for f in functions]
         convert_tool_choice(tool_choice, names)  # an unknown name fails now, not at call time
@@ -553,67 +699,29 @@ class QianfanChatEndpoint(BaseChatModel):
     ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
         """A runnable that answers with ``schema`` (a Pydantic class, TypedDict or JSON Schema).
 
-        * ``"function_calling"`` (default): the schema is a function, forced with
-          ``tool_choice``; its arguments are the answer.
-        * ``"json_schema"``: v1 has no JSON-schema response format, so this is the same
-          forced function call (the mechanism v1 has that makes a reply follow a schema).
-        * ``"json_mode"``: ``response_format="json_object"``; the prompt must ask for the
-          keys. ``schema`` may be None (a dict is returned).
+        * ``"function_calling"`` (default): the schema is a tool, forced by name; its arguments
+          are the answer.
+        * ``"json_schema"``: v2 sends ``response_format={"type": "json_schema", "json_schema":
+          {"name", "schema", "strict"?}}`` and parses the text. v1 has no JSON-schema response
+          format, so there it is the same forced function call as ``"function_calling"``.
+        * ``"json_mode"``: ``response_format`` JSON object (v2 ``{"type": "json_object"}``, v1
+          ``"json_object"``); the prompt must ask for the keys. ``schema`` may be None (a dict
+          is returned).
 
-        ``strict`` is recorded but v1 has no strict mode; a Pydantic schema is validated by the
-        parser. ``include_raw=True`` returns ``{"raw", "parsed", "parsing_error"}``.
+        ``strict`` is sent in v2's ``json_schema`` only (functions have no strict mode); a
+        Pydantic schema is validated by the parser. ``include_raw=True`` returns ``{"raw",
+        "parsed", "parsing_error"}``.
         """
         if kwargs:
             raise ValueError(f"unsupported arguments {sorted(kwargs)}")
-        from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
-        from langchain_core.output_parsers.openai_tools import (
-            JsonOutputKeyToolsParser,
-            PydanticToolsParser,
-        )
-        from langchain_core.utils.pydantic import is_basemodel_subclass
+        from ._structured import structured_output
 
-        is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
-        parser: Runnable[Any, Any]
-        if method in ("function_calling", "json_schema"):
-            if schema is None:
-                raise ValueError(f"method={method!r} needs a schema")
-            name = convert_to_qianfan_function(schema)["name"]
-            llm = self.bind_tools(
-                [schema],
-                tool_choice=name,
-                ls_structured_output_format={
-                    "kwargs": {"method": method, "strict": strict},
-                    "schema": schema,
-                },
-            )
-            if is_pydantic:
-                parser = PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
-            else:
-                parser = JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
-        elif method == "json_mode":
-            bound: dict[str, Any] = {"response_format": "json_object"}
-            if schema is not None:
-                bound["ls_structured_output_format"] = {
-                    "kwargs": {"method": "json_mode"},
-                    "schema": schema,
-                }
-            llm = self.bind(**bound)
-            parser = (
-                PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
-                if is_pydantic
-                else JsonOutputParser()
-            )
-        else:
-            raise ValueError(
-                f"unknown method {method!r}: use 'function_calling', 'json_mode' or 'json_schema'"
-            )
-        if not include_raw:
-            return llm | parser
-        from langchain_core.runnables import RunnableMap, RunnablePassthrough
-
-        parse = RunnablePassthrough.assign(
-            parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+        return structured_output(
+            schema,
+            method=method,
+            include_raw=include_raw,
+            strict=strict,
+            v2=self._is_v2,
+            bind_tools=self.bind_tools,
+            bind=self.bind,
         )
-        parse_none = RunnablePassthrough.assign(parsed=lambda _: None)
-        with_fallback = parse.with_fallbacks([parse_none], exception_key="parsing_error")
-        return RunnableMap(raw=llm) | with_fallback
