@@ -123,6 +123,44 @@ def client_examples(endpoint: str | None) -> None:
     chat.close()
 
 
+def v2_examples(base_url: str, local: bool) -> None:
+    """The OpenAI-compatible v2 API: a v2 API key, model ids in the body."""
+    api_key = os.environ.get("QIANFAN_API_KEY")
+    if not local and not api_key:
+        print("\n(QIANFAN_API_KEY is not set: skipping the v2 examples)")
+        return
+    title("v2: ChatCompletion(api_key=...) — OpenAI-shaped replies")
+    chat = qianfan.ChatCompletion(
+        api_key=api_key or "bce-v3/ALTAK-demo/0000", base_url=None if not local else base_url
+    )
+    messages = [{"role": "system", "content": "你是一个助手"}, {"role": "user", "content": "你好"}]
+    resp = chat.do(messages=messages, model="ernie-4.0-8k")
+    print(resp.completion.text, "| usage:", resp.completion.usage)
+    with chat.do(messages=messages, model="ernie-4.0-8k", stream=True) as stream:
+        print("stream:", " | ".join(c.completion.text for c in stream if c["choices"]))
+    print("usage (usage chunk):", stream.usage)
+    weather = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "查询天气",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    }
+    msgs = qianfan.Messages([{"role": "user", "content": "北京天气怎么样？"}])
+    resp = chat.do(messages=msgs, model="ernie-4.0-8k", tools=[weather], tool_choice="required")
+    call = resp.completion.choices[0].message.tool_calls[0]
+    print("tool call:", call.function.name, call.function.arguments)
+    msgs.append(resp)
+    msgs.append(json.dumps({"weather": "晴", "temperature": 25}, ensure_ascii=False))
+    print("answer:", chat.do(messages=msgs, model="ernie-4.0-8k", tools=[weather]).completion.text)
+    chat.close()
+
+
 def langchain_examples() -> None:
     try:
         from langchain_core.messages import HumanMessage
@@ -151,6 +189,7 @@ def main() -> int:
     with target() as (base_url, endpoint):
         raw_http(base_url)
         client_examples(endpoint)
+        v2_examples(base_url, local=os.environ.get("QIANFAN_AK") == "demo-ak")
         langchain_examples()
     print("\ndemo finished")
     return 0
