@@ -27,14 +27,12 @@ def title(text: str) -> None:
 
 
 @contextlib.contextmanager
-def target() -> Iterator[tuple[str, str | None]]:
-    """(base URL, custom endpoint to try) — the local server unless real keys are set."""
+def target() -> Iterator[tuple[str, str | None, bool]]:
+    """(base URL, custom endpoint to try, local?): the local server unless real keys are set."""
     if os.environ.get("QIANFAN_AK") and os.environ.get("QIANFAN_SK"):
         print("QIANFAN_AK/QIANFAN_SK are set: talking to Baidu (this spends tokens).")
-        yield (
-            os.environ.get("QIANFAN_BASE_URL", "https://aip.baidubce.com"),
-            os.environ.get("QIANFAN_ENDPOINT"),
-        )
+        base_url = os.environ.get("QIANFAN_BASE_URL", "https://aip.baidubce.com")
+        yield base_url, os.environ.get("QIANFAN_ENDPOINT"), False
         return
     from qianfan_chat.server import LocalServer
 
@@ -44,7 +42,7 @@ def target() -> Iterator[tuple[str, str | None]]:
         os.environ["QIANFAN_SK"] = "demo-sk"
         os.environ["QIANFAN_BASE_URL"] = server.base_url
         try:
-            yield server.base_url, "ngxxxol8_test1"
+            yield server.base_url, "ngxxxol8_test1", True
         finally:
             for name in ("QIANFAN_AK", "QIANFAN_SK", "QIANFAN_BASE_URL"):
                 os.environ.pop(name, None)
@@ -186,10 +184,10 @@ def langchain_examples() -> None:
 
 
 def main() -> int:
-    with target() as (base_url, endpoint):
+    with target() as (base_url, endpoint, local):
         raw_http(base_url)
         client_examples(endpoint)
-        v2_examples(base_url, local=os.environ.get("QIANFAN_AK") == "demo-ak")
+        v2_examples(base_url, local)
         langchain_examples()
     print("\ndemo finished")
     return 0
