@@ -193,3 +193,24 @@ def test_cli_serves(tmp_path: Path) -> None:
         finally:
             proc.send_signal(signal.SIGINT)  # Ctrl+C: a graceful stop and exit status 0.
             assert proc.wait(10) == 0
+
+
+def test_unexpected_errors_on_v2_become_internal_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The v2 route shares the catch-all: a bug answers v2's 500 body, and serving goes on."""
+    import httpx
+
+    from qianfan_chat.server import LocalServer
+
+    def broken(request: Any) -> Any:
+        raise RuntimeError("bug")
+
+    with LocalServer() as server:
+        body = {"model": "ernie-lite-8k", "messages": [{"role": "user", "content": "hi"}]}
+        headers = {"Authorization": "Bearer bce-v3/ALTAK-x/0"}
+        monkeypatch.setattr(server.state.engine, "reply", broken)
+        response = httpx.post(server.v2_chat_url, json=body, headers=headers)
+        assert response.status_code == 500
+        assert response.json()["error"]["code"] == "internal_error"
+        monkeypatch.undo()
+        ok = httpx.post(server.v2_chat_url, json=body, headers=headers)
+        assert ok.json()["choices"][0]["message"]["content"]

@@ -21,16 +21,10 @@ headers: 401 ``InvalidHTTPAuthHeader`` (missing or malformed), ``SignatureDoesNo
 from __future__ import annotations
 
 import asyncio
-import logging
 from urllib.parse import parse_qsl
 
-from starlette.types import Receive, Scope, Send
-
 from .auth import check_signature
-from .state import ServerState
-from .wire import ConnectionDropped, Exchange, seconds_header
-
-logger = logging.getLogger("qianfan_chat.server")
+from .wire import Exchange, RouteApp, seconds_header
 
 BEARER_PATH = "/v1/BCE-BEARER/token"
 MIN_LIFETIME, MAX_LIFETIME, DEFAULT_LIFETIME = 300, 2_592_000, 1800
@@ -101,34 +95,14 @@ async def send_bce_error(
     )
 
 
-class IamApp:
+class IamApp(RouteApp):
     """ASGI app for the BCE-BEARER route."""
 
-    def __init__(self, state: ServerState) -> None:
-        self.state = state
+    async def handle(self, ex: Exchange) -> None:
+        await self.token(ex)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        state = self.state
-        ex = Exchange(
-            scope,
-            receive,
-            send,
-            log=state.log,
-            limiter=state.limiter,
-            connections=state.connections,
-        )
-        try:
-            await self.token(ex)
-        except ConnectionDropped:
-            raise
-        except Exception:
-            logger.exception("internal error answering %s %s", scope["method"], scope["path"])
-            if ex.started:
-                await ex.drop()
-            else:
-                await send_bce_error(ex, "InternalError")
+    async def internal_error(self, ex: Exchange) -> None:
+        await send_bce_error(ex, "InternalError")
 
     async def token(self, ex: Exchange) -> None:
         state = self.state

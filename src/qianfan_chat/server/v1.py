@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
-
-from starlette.types import Receive, Scope, Send
 
 from .._rules import check_body, message_tokens, truncate_history
 from .._tokens import estimate_tokens
@@ -27,10 +24,8 @@ from .auth import IAM_FAILED, GrantError, check_signature, grant
 from .codemap import v1_message
 from .engine import EngineReply, EngineRequest, split_text
 from .faults import Fault, FaultPlan
-from .state import ChatTarget, ServerState
-from .wire import ConnectionDropped, Exchange, dumps, reply_id, seconds_header
-
-logger = logging.getLogger("qianfan_chat.server")
+from .state import ChatTarget
+from .wire import Exchange, RouteApp, dumps, reply_id, seconds_header
 
 OAUTH_PATH = "/oauth/2.0/token"
 UNSUPPORTED = 3
@@ -44,44 +39,24 @@ _ZERO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 _INVALID = object()
 
 
-class V1App:
+class V1App(RouteApp):
     """ASGI app for every non-admin path."""
 
-    def __init__(self, state: ServerState) -> None:
-        self.state = state
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
+    async def handle(self, ex: Exchange) -> None:
         state = self.state
-        ex = Exchange(
-            scope,
-            receive,
-            send,
-            log=state.log,
-            limiter=state.limiter,
-            connections=state.connections,
-        )
-        try:
-            path: str = scope["path"]
-            if path.startswith(state.chat_prefix):
-                suffix = path[len(state.chat_prefix) :]
-                target = state.targets.get(suffix)
-                if target is not None:
-                    await self.chat(ex, target)
-                    return
-            elif path == OAUTH_PATH:
-                await self.oauth(ex)
+        path: str = ex.scope["path"]
+        if path.startswith(state.chat_prefix):
+            target = state.targets.get(path[len(state.chat_prefix) :])
+            if target is not None:
+                await self.chat(ex, target)
                 return
-            await ex.send_error(UNSUPPORTED)
-        except ConnectionDropped:
-            raise
-        except Exception:
-            logger.exception("internal error answering %s %s", scope["method"], scope["path"])
-            if ex.started:
-                await ex.drop()
-            else:
-                await ex.send_error(INTERNAL)
+        elif path == OAUTH_PATH:
+            await self.oauth(ex)
+            return
+        await ex.send_error(UNSUPPORTED)
+
+    async def internal_error(self, ex: Exchange) -> None:
+        await ex.send_error(INTERNAL)
 
     async def _apply_plan(self, ex: Exchange, plan: FaultPlan) -> tuple[bool, Fault | None]:
         """Apply a fault plan: ``(answered, fault left for later)``. ``answered`` is True when

@@ -24,12 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
-
-from starlette.types import Receive, Scope, Send
 
 from .._codes import V2_ERRORS
 from .._models_v2 import MIN_OUTPUT_TOKENS
@@ -39,11 +36,9 @@ from .auth import V1_TOKEN_RE, bearer_key
 from .codemap import Code, to_v2, v2_error
 from .engine import EngineReply, EngineRequest, abbreviate, truncate_reply
 from .faults import Fault, FaultPlan
-from .state import ServerState, V2Target
+from .state import V2Target
 from .v2_format import Answer, Call, chunks, completion, content_pieces, error_body, finish_reason
-from .wire import ConnectionDropped, Exchange, call_id, dumps, reply_id, seconds_header
-
-logger = logging.getLogger("qianfan_chat.server")
+from .wire import Exchange, RouteApp, call_id, dumps, reply_id, seconds_header
 
 REQUEST_ID_HEADER = b"X-Request-Id"
 _INVALID = object()
@@ -143,40 +138,22 @@ def _options(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class V2App:
+class V2App(RouteApp):
     """ASGI app for the paths under the v2 prefix."""
 
-    def __init__(self, state: ServerState) -> None:
-        self.state = state
+    request_id_header = REQUEST_ID_HEADER
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+    async def handle(self, ex: Exchange) -> None:
+        scope = ex.scope
+        if scope["path"] == self.state.v2_chat_path:
+            await self.chat(ex)
             return
-        state = self.state
-        ex = Exchange(
-            scope,
-            receive,
-            send,
-            log=state.log,
-            limiter=state.limiter,
-            connections=state.connections,
-            request_id_header=REQUEST_ID_HEADER,
-        )
-        try:
-            if scope["path"] == state.v2_chat_path:
-                await self.chat(ex)
-            else:
-                code, kind = _NOT_FOUND
-                message = f"Unsupported path: {scope['method']} {scope['path']}"
-                await send_error(ex, code, message, status=404, kind=kind)
-        except ConnectionDropped:
-            raise
-        except Exception:
-            logger.exception("internal error answering %s %s", scope["method"], scope["path"])
-            if ex.started:
-                await ex.drop()
-            else:
-                await send_error(ex, "internal_error")
+        code, kind = _NOT_FOUND
+        message = f"Unsupported path: {scope['method']} {scope['path']}"
+        await send_error(ex, code, message, status=404, kind=kind)
+
+    async def internal_error(self, ex: Exchange) -> None:
+        await send_error(ex, "internal_error")
 
     async def _apply_plan(
         self, ex: Exchange, plan: FaultPlan, key: str

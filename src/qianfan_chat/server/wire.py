@@ -11,12 +11,13 @@ reply before the body is read).
 from __future__ import annotations
 
 import json
+import logging
 import random
 import string
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
@@ -25,6 +26,11 @@ from .._codes import V1_MESSAGES
 from .connections import ConnectionRegistry
 from .log import LogEntry, RequestLog
 from .ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from .state import ServerState
+
+logger = logging.getLogger("qianfan_chat.server")
 
 Headers = list[tuple[bytes, bytes]]
 JSON_TYPE = b"application/json; charset=utf-8"
@@ -251,3 +257,47 @@ class Exchange:
         # it does not complain that the app returned without answering.
         while (await self.receive())["type"] != "http.disconnect":
             pass
+
+
+class RouteApp:
+    """Base of the route apps (v1, v2, BCE-BEARER): one :class:`Exchange` per HTTP request, and
+    a catch-all that turns an unexpected exception into the route's own internal-error answer
+    (or a dropped connection once the answer has started), so a bad request never gets a
+    traceback and the server keeps serving."""
+
+    request_id_header: bytes = BCE_REQUEST_ID
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        state = self.state
+        ex = Exchange(
+            scope,
+            receive,
+            send,
+            log=state.log,
+            limiter=state.limiter,
+            connections=state.connections,
+            request_id_header=self.request_id_header,
+        )
+        try:
+            await self.handle(ex)
+        except ConnectionDropped:
+            raise
+        except Exception:
+            logger.exception("internal error answering %s %s", scope["method"], scope["path"])
+            if ex.started:
+                await ex.drop()
+            else:
+                await self.internal_error(ex)
+
+    async def handle(self, ex: Exchange) -> None:
+        """Answer the request."""
+        raise NotImplementedError
+
+    async def internal_error(self, ex: Exchange) -> None:
+        """Answer with this route's internal-error shape."""
+        raise NotImplementedError
