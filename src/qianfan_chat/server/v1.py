@@ -23,9 +23,9 @@ from .._tokens import estimate_tokens
 from .auth import IAM_FAILED, GrantError, check_signature, grant
 from .codemap import v1_message
 from .engine import EngineReply, EngineRequest, split_text
-from .faults import Fault, FaultPlan
+from .faults import Fault
 from .state import ChatTarget
-from .wire import Exchange, RouteApp, dumps, reply_id, seconds_header
+from .wire import Exchange, RouteApp, dumps, reply_id
 
 OAUTH_PATH = "/oauth/2.0/token"
 UNSUPPORTED = 3
@@ -58,34 +58,19 @@ class V1App(RouteApp):
     async def internal_error(self, ex: Exchange) -> None:
         await ex.send_error(INTERNAL)
 
-    async def _apply_plan(self, ex: Exchange, plan: FaultPlan) -> tuple[bool, Fault | None]:
-        """Apply a fault plan: ``(answered, fault left for later)``. ``answered`` is True when
-        a fault answered or dropped the request; ``expire_token`` is applied here and
-        ``stream_cut`` is returned for the stream to apply."""
-        ex.entry.faults = plan.fired
-        if plan.latency:
-            await asyncio.sleep(plan.latency)
-        fault = plan.fault
-        if fault is None:
-            return False, None
-        if fault.kind == "drop":
-            await ex.drop()
-            return True, None
-        if fault.kind in ("error_code", "http_status"):
-            body = fault.body()
-            extra = []
-            if fault.retry_after is not None:
-                extra.append((b"Retry-After", seconds_header(fault.retry_after)))
-            await ex.send_json(
-                body,
-                status=fault.status or 200,
-                error_code=body["error_code"],
-                extra_headers=extra,
-            )
-            return True, None
-        if fault.kind == "expire_token":
-            self.state.tokens.expire(ex.query.get("access_token", ""))
-        return False, fault
+    async def fault_error(
+        self, ex: Exchange, fault: Fault, extra_headers: list[tuple[bytes, bytes]]
+    ) -> None:
+        body = fault.body()
+        await ex.send_json(
+            body,
+            status=fault.status or 200,
+            error_code=body["error_code"],
+            extra_headers=extra_headers,
+        )
+
+    def expire(self, credential: str) -> None:
+        self.state.tokens.expire(credential)
 
     async def oauth(self, ex: Exchange) -> None:
         state = self.state
@@ -102,7 +87,7 @@ class V1App(RouteApp):
             for name, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
                 params.setdefault(name, value)
         plan = state.faults.pick(route="oauth", path=ex.path)
-        if plan is not None and (await self._apply_plan(ex, plan))[0]:
+        if plan is not None and (await self.apply_plan(ex, plan))[0]:
             return
         result = grant(params, state.config.ak_sk)
         if isinstance(result, GrantError):
@@ -152,7 +137,7 @@ class V1App(RouteApp):
             route="v1", path=ex.path, model_keys=target.keys, stream=stream, has_token=bool(token)
         )
         if plan is not None:
-            answered, fault = await self._apply_plan(ex, plan)
+            answered, fault = await self.apply_plan(ex, plan, ex.query.get("access_token", ""))
             if answered:
                 return
             if fault is not None and fault.kind == "stream_cut":

@@ -35,10 +35,10 @@ from .._tokens import estimate_tokens
 from .auth import V1_TOKEN_RE, bearer_key
 from .codemap import Code, to_v2, v2_error
 from .engine import EngineReply, EngineRequest, abbreviate, truncate_reply
-from .faults import Fault, FaultPlan
+from .faults import Fault
 from .state import V2Target
 from .v2_format import Answer, Call, chunks, completion, content_pieces, error_body, finish_reason
-from .wire import Exchange, RouteApp, call_id, dumps, reply_id, seconds_header
+from .wire import Exchange, RouteApp, call_id, dumps, reply_id
 
 REQUEST_ID_HEADER = b"X-Request-Id"
 _INVALID = object()
@@ -155,29 +155,14 @@ class V2App(RouteApp):
     async def internal_error(self, ex: Exchange) -> None:
         await send_error(ex, "internal_error")
 
-    async def _apply_plan(
-        self, ex: Exchange, plan: FaultPlan, key: str
-    ) -> tuple[bool, Fault | None]:
-        """Apply a fault plan: ``(answered, fault left for the stream)`` (as v1's)."""
-        ex.entry.faults = plan.fired
-        if plan.latency:
-            await asyncio.sleep(plan.latency)
-        fault = plan.fault
-        if fault is None:
-            return False, None
-        if fault.kind == "drop":
-            await ex.drop()
-            return True, None
-        if fault.kind in ("error_code", "http_status"):
-            status, code, kind, message = fault.v2_error()
-            extra = []
-            if fault.retry_after is not None:
-                extra.append((b"Retry-After", seconds_header(fault.retry_after)))
-            await send_error(ex, code, message, status=status, kind=kind, extra_headers=extra)
-            return True, None
-        if fault.kind == "expire_token":
-            self.state.api_keys.expire(key)
-        return False, fault
+    async def fault_error(
+        self, ex: Exchange, fault: Fault, extra_headers: list[tuple[bytes, bytes]]
+    ) -> None:
+        status, code, kind, message = fault.v2_error()
+        await send_error(ex, code, message, status=status, kind=kind, extra_headers=extra_headers)
+
+    def expire(self, credential: str) -> None:
+        self.state.api_keys.expire(credential)
 
     def _auth_error(self, ex: Exchange, key: str) -> str | None:
         """The 401 code refusing this caller, or None."""
@@ -228,7 +213,7 @@ class V2App(RouteApp):
             has_token=state.api_keys.is_minted(key),
         )
         if plan is not None:
-            answered, fault = await self._apply_plan(ex, plan, key)
+            answered, fault = await self.apply_plan(ex, plan, key)
             if answered:
                 return
             if fault is not None and fault.kind == "stream_cut":

@@ -10,6 +10,7 @@ reply before the body is read).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -28,6 +29,7 @@ from .log import LogEntry, RequestLog
 from .ratelimit import RateLimiter
 
 if TYPE_CHECKING:
+    from .faults import Fault, FaultPlan
     from .state import ServerState
 
 logger = logging.getLogger("qianfan_chat.server")
@@ -301,3 +303,37 @@ class RouteApp:
     async def internal_error(self, ex: Exchange) -> None:
         """Answer with this route's internal-error shape."""
         raise NotImplementedError
+
+    async def apply_plan(
+        self, ex: Exchange, plan: FaultPlan, credential: str = ""
+    ) -> tuple[bool, Fault | None]:
+        """Apply a fault plan: ``(answered, fault left for later)``. ``answered`` is True when
+        a fault answered or dropped the request; ``expire_token`` expires ``credential`` here;
+        ``stream_cut`` is returned for the stream to apply."""
+        ex.entry.faults = plan.fired
+        if plan.latency:
+            await asyncio.sleep(plan.latency)
+        fault = plan.fault
+        if fault is None:
+            return False, None
+        if fault.kind == "drop":
+            await ex.drop()
+            return True, None
+        if fault.kind in ("error_code", "http_status"):
+            extra = []
+            if fault.retry_after is not None:
+                extra.append((b"Retry-After", seconds_header(fault.retry_after)))
+            await self.fault_error(ex, fault, extra)
+            return True, None
+        if fault.kind == "expire_token":
+            self.expire(credential)
+        return False, fault
+
+    async def fault_error(
+        self, ex: Exchange, fault: Fault, extra_headers: list[tuple[bytes, bytes]]
+    ) -> None:
+        """Answer an ``error_code`` / ``http_status`` fault in this route's error shape."""
+        raise NotImplementedError
+
+    def expire(self, credential: str) -> None:
+        """Expire the token or key the request presented (the ``expire_token`` fault)."""
