@@ -37,10 +37,16 @@ $(BENCH)/.installed: pyproject.toml constraints.txt benchmarks/requirements.txt
 	$(BENCH)/bin/python -m pip install --quiet -c constraints.txt -e ".[all]" -r benchmarks/requirements.txt
 	touch $@
 
-bench: $(BENCH)/.installed
+# The import-time row is measured in a core install (httpx only), what `pip install qianfan-chat` gives.
+$(BENCH)-core/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(BENCH)-core
+	$(BENCH)-core/bin/python -m pip install --quiet -c constraints.txt .
+	touch $@
+
+bench: $(BENCH)/.installed $(BENCH)-core/.installed
 	$(BENCH)/bin/python benchmarks/server_throughput.py
-	$(BENCH)/bin/python benchmarks/client_overhead.py
+	QIANFAN_BENCH_CORE_PYTHON=$(BENCH)-core/bin/python $(BENCH)/bin/python benchmarks/client_overhead.py
 	$(BENCH)/bin/python benchmarks/langchain_overhead.py
 
 clean:
-	rm -rf $(VENV) $(BENCH) build dist *.egg-info src/*.egg-info
+	rm -rf $(VENV) $(BENCH) $(BENCH)-core build dist *.egg-info src/*.egg-info
