@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -40,3 +41,31 @@ def _scrub_token_reply(response: dict[str, Any]) -> dict[str, Any]:
         response["headers"].pop("content-length", None)
         response["headers"].pop("Content-Length", None)
     return response
+
+
+class Runner:
+    """One behaviour, on the ``sync`` path (from a worker thread, as sync code runs) or the
+    native ``async`` one."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+    async def invoke(self, runnable: Any, value: Any, **kwargs: Any) -> Any:
+        if self.mode == "sync":
+            return await asyncio.to_thread(runnable.invoke, value, **kwargs)
+        return await runnable.ainvoke(value, **kwargs)
+
+    async def stream(self, runnable: Any, value: Any, **kwargs: Any) -> list[Any]:
+        if self.mode == "sync":
+            return await asyncio.to_thread(lambda: list(runnable.stream(value, **kwargs)))
+        return [chunk async for chunk in runnable.astream(value, **kwargs)]
+
+    async def batch(self, runnable: Any, values: list[Any], **kwargs: Any) -> list[Any]:
+        if self.mode == "sync":
+            return await asyncio.to_thread(runnable.batch, values, **kwargs)
+        return await runnable.abatch(values, **kwargs)
+
+
+@pytest.fixture(params=["sync", "async"])
+def run(request: pytest.FixtureRequest) -> Runner:
+    return Runner(request.param)

@@ -3,7 +3,6 @@ returns, on the sync and the async path. Scripted replies here are TEST DATA."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -30,6 +29,8 @@ from qianfan_chat import BadRequestError, CredentialsError
 from qianfan_chat._tokens import estimate_tokens
 from qianfan_chat.langchain import QianfanChatEndpoint, ToolChoiceNotForcedWarning
 from qianfan_chat.server import LocalServer, ServerConfig
+
+from .conftest import Runner
 
 AK, SK = "lc-test-ak", "lc-test-sk"
 MODEL = "ERNIE-3.5-8K"
@@ -66,34 +67,6 @@ def chat_bodies(server: LocalServer) -> list[dict[str, Any]]:
 
 def last_body(server: LocalServer) -> dict[str, Any]:
     return chat_bodies(server)[-1]
-
-
-class Runner:
-    """One behaviour, on the ``sync`` path (from a worker thread, as sync code runs) or the
-    native ``async`` one."""
-
-    def __init__(self, mode: str) -> None:
-        self.mode = mode
-
-    async def invoke(self, runnable: Any, value: Any, **kwargs: Any) -> Any:
-        if self.mode == "sync":
-            return await asyncio.to_thread(runnable.invoke, value, **kwargs)
-        return await runnable.ainvoke(value, **kwargs)
-
-    async def stream(self, runnable: Any, value: Any, **kwargs: Any) -> list[Any]:
-        if self.mode == "sync":
-            return await asyncio.to_thread(lambda: list(runnable.stream(value, **kwargs)))
-        return [chunk async for chunk in runnable.astream(value, **kwargs)]
-
-    async def batch(self, runnable: Any, values: list[Any], **kwargs: Any) -> list[Any]:
-        if self.mode == "sync":
-            return await asyncio.to_thread(runnable.batch, values, **kwargs)
-        return await runnable.abatch(values, **kwargs)
-
-
-@pytest.fixture(params=["sync", "async"])
-def run(request: pytest.FixtureRequest) -> Runner:
-    return Runner(request.param)
 
 
 class TokenCounter(BaseCallbackHandler):

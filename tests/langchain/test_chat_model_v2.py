@@ -4,7 +4,6 @@ and the async path. Scripted replies here are TEST DATA."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +24,8 @@ from qianfan_chat import BadRequestError, CredentialsError
 from qianfan_chat._tokens import estimate_tokens
 from qianfan_chat.langchain import QianfanChatEndpoint
 from qianfan_chat.server import LocalServer, ServerConfig
+
+from .conftest import Runner
 
 API_KEY = "bce-v3/ALTAK-lctest00000000000000/0123456789abcdef0123456789abcdef01234567"
 IAM_AK, IAM_SK = "lc-iam-access-key", "lc-iam-secret-key"
@@ -69,34 +70,6 @@ def added(chunks: list[Any]) -> Any:
     for chunk in chunks[1:]:
         total = total + chunk
     return total
-
-
-class Runner:
-    """One behaviour, on the ``sync`` path (from a worker thread, as sync code runs) or the
-    native ``async`` one."""
-
-    def __init__(self, mode: str) -> None:
-        self.mode = mode
-
-    async def invoke(self, runnable: Any, value: Any, **kwargs: Any) -> Any:
-        if self.mode == "sync":
-            return await asyncio.to_thread(runnable.invoke, value, **kwargs)
-        return await runnable.ainvoke(value, **kwargs)
-
-    async def stream(self, runnable: Any, value: Any, **kwargs: Any) -> list[Any]:
-        if self.mode == "sync":
-            return await asyncio.to_thread(lambda: list(runnable.stream(value, **kwargs)))
-        return [chunk async for chunk in runnable.astream(value, **kwargs)]
-
-    async def batch(self, runnable: Any, values: list[Any], **kwargs: Any) -> list[Any]:
-        if self.mode == "sync":
-            return await asyncio.to_thread(runnable.batch, values, **kwargs)
-        return await runnable.abatch(values, **kwargs)
-
-
-@pytest.fixture(params=["sync", "async"])
-def run(request: pytest.FixtureRequest) -> Runner:
-    return Runner(request.param)
 
 
 # -- replies ------------------------------------------------------------------------------------
