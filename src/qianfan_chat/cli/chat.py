@@ -38,8 +38,9 @@ def common_options(func: Any) -> Any:
     return func
 
 
-def parse_params(pairs: Iterable[str]) -> dict[str, Any]:
-    """``["temperature=0.5", "stop=[\"。\"]", "user_id=abc"]`` → a parameter dict."""
+def parse_params(pairs: Iterable[str], *, system: str | None = None) -> dict[str, Any]:
+    """``["temperature=0.5", "stop=[\"。\"]", "user_id=abc"]`` → a parameter dict; ``--system``
+    sets the ``system`` field (over a ``system=`` pair)."""
     params: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
@@ -49,6 +50,8 @@ def parse_params(pairs: Iterable[str]) -> dict[str, Any]:
             params[key.strip()] = json.loads(raw)
         except ValueError:
             params[key.strip()] = raw
+    if system:
+        params["system"] = system
     return params
 
 
@@ -93,9 +96,7 @@ def chat(
 ) -> None:
     """Ask PROMPT and print the reply; without PROMPT, chat turn by turn (empty line or
     Ctrl-D ends). Credentials come from the QIANFAN_* variables."""
-    body = parse_params(params)
-    if system:
-        body["system"] = system
+    body = parse_params(params, system=system)
     client = _client(model, endpoint, base_url)
     messages = Messages()
     try:
@@ -160,9 +161,7 @@ def batch(
     """Run every conversation in JOBS (JSON Lines: a prompt string, a list of messages or
     {"messages": [...]}; plain text lines are prompts) and print one JSON result per line, in
     input order. Failed items print {"error": ...}; the exit code is 1 if any failed."""
-    body = parse_params(params)
-    if system:
-        body["system"] = system
+    body = parse_params(params, system=system)
     conversations = _read_jobs(jobs)
     with _client(model, endpoint, base_url) as client:
         results = client.batch_do(conversations, worker_num=workers, **body)
