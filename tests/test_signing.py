@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from qianfan_chat._signing import (
+from qianfan_chat._protocol.signing import (
     ParsedAuthorization,
     SignatureError,
     canonical_request,

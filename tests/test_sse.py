@@ -9,8 +9,8 @@ import random
 
 import pytest
 
-from qianfan_chat._sse import ServerSentEvent as E
-from qianfan_chat._sse import SSEDecoder
+from qianfan_chat._protocol.sse import ServerSentEvent as E
+from qianfan_chat._protocol.sse import SSEDecoder
 
 ERROR = '{"error_code":110,"error_msg":"Access token invalid or no longer valid"}'
 

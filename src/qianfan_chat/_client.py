@@ -50,7 +50,9 @@ from ._flow import (
     token_request,
 )
 from ._logging import install_redaction, logger, redact
-from ._models import ModelSpec, model_table
+from ._protocol import wire
+from ._protocol.models_v1 import ModelSpec
+from ._protocol.models_v2 import DEFAULT_V2_MODEL
 from ._response import QfResponse
 from ._retry import RetryPolicy
 from ._stream import AsyncChatStream, ChatStream
@@ -144,7 +146,7 @@ class ChatCompletion:
         )
         self.version = _version(version, creds)
         if self.version == 2:
-            default_base = env_str("QIANFAN_CONSOLE_API_BASE_URL", _v2.DEFAULT_BASE_URL)
+            default_base = env_str("QIANFAN_CONSOLE_API_BASE_URL", wire.V2_BASE_URL)
         else:
             default_base = env_str("QIANFAN_BASE_URL", DEFAULT_BASE_URL)
         self.base_url = (base_url or default_base).rstrip("/")
@@ -152,7 +154,7 @@ class ChatCompletion:
             # An OpenAI-style base URL (".../v2") names the same place; the path adds /v2.
             self.base_url = self.base_url[: -len("/v2")]
         self.iam_base_url = (
-            iam_base_url or env_str("QIANFAN_IAM_BASE_URL", _v2.DEFAULT_IAM_BASE_URL)
+            iam_base_url or env_str("QIANFAN_IAM_BASE_URL", wire.IAM_BASE_URL)
         ).rstrip("/")
         self.appid = appid or env_str("QIANFAN_APP_ID", "") or None
         self.api_prefix = "/" + (
@@ -162,7 +164,7 @@ class ChatCompletion:
         self.endpoint = endpoint
         self.api_path = api_path
         self._spec = (
-            None if (endpoint or api_path or self.version == 2) else model_table().resolve(model)
+            None if (endpoint or api_path or self.version == 2) else _v1.resolve_model(model)
         )
         self.retry_count = int(
             retry_count
@@ -238,7 +240,7 @@ class ChatCompletion:
         if endpoint:
             return _v1.chat_path(self.api_prefix, spec=None, endpoint=endpoint), None
         if model is not None:
-            spec = model_table().resolve(model)
+            spec = _v1.resolve_model(model)
             return _v1.chat_path(self.api_prefix, spec=spec, endpoint=None), spec
         if self.api_path:
             return "/" + self.api_path.lstrip("/"), None
@@ -260,11 +262,11 @@ class ChatCompletion:
         params: Mapping[str, Any],
     ) -> CallSpec:
         if self.version == 2:
-            name = model or endpoint or self.model or self.endpoint or _v2.DEFAULT_MODEL
+            name = model or endpoint or self.model or self.endpoint or DEFAULT_V2_MODEL
             body = _v2.build_body(name, messages, params, stream=stream)
             _v2.validate(body)
-            url = self.base_url + _v2.CHAT_PATH
-            headers = {_v2.REQUEST_ID_HEADER: request_id} if request_id else {}
+            url = self.base_url + wire.V2_CHAT_PATH
+            headers = {wire.V2_REQUEST_ID_HEADER: request_id} if request_id else {}
             if self.appid:
                 headers["appid"] = self.appid
         else:
@@ -272,7 +274,7 @@ class ChatCompletion:
             body = _v1.build_body(messages, params, stream=stream)
             _v1.validate(body, spec)
             url = self.base_url + path
-            headers = {_v1.REQUEST_ID_HEADER: request_id} if request_id else {}
+            headers = {wire.V1_REQUEST_ID_HEADER: request_id} if request_id else {}
         policy = RetryPolicy(
             self.retry_count if retry_count is None else retry_count,
             self.backoff_factor if backoff_factor is None else backoff_factor,

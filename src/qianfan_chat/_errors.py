@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._codes import V1_CATEGORY, V2_CATEGORY, Category, category_for_status
+from ._protocol.codes import Category, category_of
 
 
 class QianfanError(Exception):
@@ -151,17 +151,5 @@ _CLASS_FOR: dict[Category, type[APIError]] = {
 
 def api_error_class(error_code: int | str | None, status_code: int | None) -> type[APIError]:
     """Choose the exception class: by the code table first, then by the HTTP status."""
-    category: Category | None = None
-    if isinstance(error_code, int):
-        category = V1_CATEGORY.get(error_code)
-    elif isinstance(error_code, str):
-        category = V2_CATEGORY.get(error_code)
-        if category is None and error_code.endswith("rate_limit_exceeded"):
-            category = "rate_limit"
-        if category is None and error_code == "invalid_model":
-            # Baidu answers an unknown model with 401 (protocol-v2.md): it is still a wrong
-            # name, not bad credentials. An empty model is 400.
-            category = "invalid_request" if status_code == 400 else "not_found"
-    if category is None and status_code is not None:
-        category = category_for_status(status_code)
+    category = category_of(error_code, status_code)
     return _CLASS_FOR[category] if category else APIError

@@ -14,10 +14,11 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import _v1, _v2, _wire
-from ._codes import TOKEN_ERRORS
+from . import _v2, _wire
 from ._config import Secret
 from ._errors import APIError, CredentialsError, QianfanError
+from ._protocol import wire
+from ._protocol.codes import TOKEN_ERRORS, V2_TOKEN_ERROR
 from ._response import QfResponse
 from ._retry import MAX_RETRY_AFTER, RetryPolicy, is_retryable, retry_after_seconds
 
@@ -30,7 +31,7 @@ NO_CREDENTIALS = {
     "access_key=/secret_key=",
 }
 # Errors that mean "the fetched token was rejected": fetch a new one, once, and resend.
-REFRESH_ON: frozenset[int | str] = frozenset({*TOKEN_ERRORS, _v2.TOKEN_ERROR})
+REFRESH_ON: frozenset[int | str] = frozenset({*TOKEN_ERRORS, V2_TOKEN_ERROR})
 
 
 class HTTPReply(Protocol):
@@ -123,7 +124,7 @@ def _authorize(
         return None, headers
     assert plan.access_key is not None
     assert plan.secret_key is not None
-    from ._signing import sign_request_headers  # IAM users only: keeps the import light
+    from ._protocol.signing import sign_request_headers  # IAM users only: keeps the import light
 
     headers.update(
         sign_request_headers(
@@ -200,17 +201,17 @@ def reply(response: HTTPReply, statistic: dict[str, Any]) -> QfResponse:
 
 def token_request(base_url: str, ak: str, sk: str, timeout: float) -> Send:
     """v1: exchange App AK/SK for an OAuth access token."""
-    return Send("POST", base_url + _v1.TOKEN_PATH, _v1.token_params(ak, sk), {}, None, timeout)
+    return Send("POST", base_url + wire.OAUTH_PATH, wire.oauth_params(ak, sk), {}, None, timeout)
 
 
 def bearer_request(iam_base_url: str, ak: str, sk: str, timeout: float) -> Send:
     """v2: mint a short-term API key with IAM keys (a signed GET of BCE-BEARER/token)."""
     from urllib.parse import urlencode
 
-    from ._signing import sign_request_headers
+    from ._protocol.signing import sign_request_headers
 
     query = _v2.bearer_query()
-    url = iam_base_url + _v2.BEARER_PATH
+    url = iam_base_url + wire.BEARER_PATH
     headers = sign_request_headers(
         access_key=ak, secret_key=sk, method="GET", url=f"{url}?{urlencode(query)}", headers={}
     )

@@ -12,8 +12,8 @@ import random
 from dataclasses import dataclass
 from time import time
 
-from ._codes import V1_RETRYABLE
 from ._errors import APIConnectionError, APIError, RateLimitError, ServerError
+from ._protocol.codes import V1_RETRYABLE
 
 # Default bounds: no single wait longer than MAX_DELAY, and a server's Retry-After is obeyed
 # up to MAX_RETRY_AFTER (a longer one is not worth blocking a call for: the error is raised).

@@ -26,8 +26,8 @@ import httpx
 
 from . import _wire
 from ._errors import APIConnectionError, APITimeoutError, StreamInterruptedError
+from ._protocol.sse import SSEDecoder
 from ._response import QfResponse
-from ._sse import SSEDecoder
 
 
 class StreamState:

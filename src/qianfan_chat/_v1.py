@@ -11,13 +11,11 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ._errors import AuthenticationError, InvalidRequestError
-from ._models import ModelSpec
-from ._rules import check_body
+from ._errors import AuthenticationError, InvalidRequestError, UnknownModelError
+from ._protocol import wire
+from ._protocol.models_v1 import ModelSpec, model_table
+from ._protocol.rules_v1 import check_body
 from ._wire import error_from, request_id
-
-TOKEN_PATH = "/oauth/2.0/token"
-REQUEST_ID_HEADER = "x-bce-request-id"  # BCE's request-id header, sent and read on v1
 
 
 class UnlistedParameterWarning(UserWarning):
@@ -28,10 +26,20 @@ class UnlistedParameterWarning(UserWarning):
 _warned: set[tuple[str, str]] = set()
 
 
+def resolve_model(name: str | None) -> ModelSpec:
+    """The model table's row for ``name`` (None: the default model), or
+    :class:`UnknownModelError` listing close names."""
+    table = model_table()
+    spec = table.lookup(name)
+    if spec is None:
+        raise UnknownModelError(str(name), table.close_names(str(name)))
+    return spec
+
+
 def chat_path(prefix: str, *, spec: ModelSpec | None, endpoint: str | None) -> str:
     """``{prefix}/chat/{suffix}`` for a model, or ``{prefix}/chat/{endpoint}`` for a service."""
     if endpoint:
-        return f"{prefix}/chat/{endpoint.strip('/')}"
+        return prefix + wire.V1_CHAT_SEGMENT + endpoint.strip("/")
     assert spec is not None
     return prefix + spec.endpoint
 
@@ -75,10 +83,6 @@ def validate(body: Mapping[str, Any], spec: ModelSpec | None) -> None:
             )
 
 
-def token_params(ak: str, sk: str) -> dict[str, str]:
-    return {"grant_type": "client_credentials", "client_id": ak, "client_secret": sk}
-
-
 def parse_token_reply(status: int, headers: Mapping[str, str], content: bytes) -> tuple[str, float]:
     """``(access_token, expires_in)`` from the OAuth reply, or raise AuthenticationError."""
     try:
@@ -86,7 +90,7 @@ def parse_token_reply(status: int, headers: Mapping[str, str], content: bytes) -
     except ValueError:
         body = None
     if isinstance(body, Mapping) and body.get("access_token") and status < 400:
-        return str(body["access_token"]), float(body.get("expires_in") or 2592000)
+        return str(body["access_token"]), float(body.get("expires_in") or wire.OAUTH_LIFETIME)
     if isinstance(body, Mapping) and body.get("error"):
         msg = f"{body.get('error')}: {body.get('error_description', '')}".strip(": ")
         raise AuthenticationError(

@@ -12,18 +12,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ._errors import AuthenticationError, InvalidRequestError
-from ._rules_v2 import check_body
+from ._protocol import wire
+from ._protocol.rules_v2 import check_body
 from ._wire import error_from, request_id
-
-DEFAULT_BASE_URL = "https://qianfan.baidubce.com"
-DEFAULT_IAM_BASE_URL = "https://iam.bj.baidubce.com"
-DEFAULT_MODEL = "ernie-lite-8k"  # protocol-v2.md / protocol.md section 2
-CHAT_PATH = "/v2/chat/completions"
-BEARER_PATH = "/v1/BCE-BEARER/token"
-# The official SDK asks for 12-hour keys (QIANFAN_BEARER_TOKEN_EXPIRED_INTERVAL); so do we.
-BEARER_LIFETIME = 43200
-REQUEST_ID_HEADER = "x-request-id"
-TOKEN_ERROR = "invalid_iam_token"  # a minted key was rejected: mint a new one, once
 
 
 def build_body(
@@ -55,8 +46,8 @@ def validate(body: Mapping[str, Any]) -> None:
         raise InvalidRequestError(violation.field, violation.rule, error_code=violation.code)
 
 
-def bearer_query(lifetime: int = BEARER_LIFETIME) -> dict[str, str]:
-    return {"expireInSeconds": str(lifetime)}
+def bearer_query(lifetime: int = wire.BEARER_REQUESTED_LIFETIME) -> dict[str, str]:
+    return {wire.BEARER_LIFETIME_PARAM: str(lifetime)}
 
 
 def _seconds_until(stamp: Any) -> float | None:
@@ -72,7 +63,10 @@ def _seconds_until(stamp: Any) -> float | None:
 
 
 def parse_bearer_reply(
-    status: int, headers: Mapping[str, str], content: bytes, lifetime: int = BEARER_LIFETIME
+    status: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    lifetime: int = wire.BEARER_REQUESTED_LIFETIME,
 ) -> tuple[str, float]:
     """``(bearer key, seconds it stays valid)`` from the BCE-BEARER reply (HTTP 201; 200 is
     accepted too), or raise AuthenticationError with BCE's code (``SignatureDoesNotMatch``...)."""
@@ -84,11 +78,11 @@ def parse_bearer_reply(
         remaining = _seconds_until(body.get("expireTime"))
         return str(body["token"]), remaining if remaining is not None else float(lifetime)
     code = (body.get("code") if isinstance(body, Mapping) else None) or headers.get(
-        "x-bce-error-code"
+        wire.BCE_ERROR_CODE_HEADER
     )
     if code:
         message = (body.get("message") if isinstance(body, Mapping) else None) or headers.get(
-            "x-bce-error-message", ""
+            wire.BCE_ERROR_MESSAGE_HEADER, ""
         )
         raise AuthenticationError(
             f"could not get a v2 bearer key from IAM keys ({code}: {message})",

@@ -13,15 +13,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._errors import APIError, api_error_class
-from ._sse import ServerSentEvent
-
-# v1 replies carry BCE's request id; v2 echoes X-Request-Id. Either is the call's request id,
-# else the body's "id".
-REQUEST_ID_HEADERS = ("x-bce-request-id", "x-request-id")
+from ._protocol import wire
+from ._protocol.sse import ServerSentEvent
 
 
 def request_id(headers: Mapping[str, str], body: Any = None) -> str | None:
-    for name in REQUEST_ID_HEADERS:
+    """The call's request id: BCE's header (v1), the echoed ``X-Request-Id`` (v2), else the
+    body's ``id``."""
+    for name in wire.REQUEST_ID_HEADERS:
         rid = headers.get(name)
         if rid:
             return rid
@@ -46,9 +45,9 @@ def error_from(status: int, headers: Mapping[str, str], body: Any) -> APIError |
     if code is None and status < 400:
         return None
     if code is None:
-        header_code = headers.get("x-bce-error-code")
+        header_code = headers.get(wire.BCE_ERROR_CODE_HEADER)
         code = header_code or None
-        msg = headers.get("x-bce-error-message") or f"HTTP {status}"
+        msg = headers.get(wire.BCE_ERROR_MESSAGE_HEADER) or f"HTTP {status}"
     if isinstance(code, str) and code.isdigit():
         code = int(code)
     cls = api_error_class(code, status)

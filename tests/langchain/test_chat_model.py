@@ -26,7 +26,7 @@ from typing_extensions import override
 
 import qianfan_chat
 from qianfan_chat import BadRequestError, CredentialsError
-from qianfan_chat._tokens import estimate_tokens
+from qianfan_chat._protocol.tokens import estimate_tokens
 from qianfan_chat.langchain import QianfanChatEndpoint, ToolChoiceNotForcedWarning
 from qianfan_chat.server import LocalServer, ServerConfig
 

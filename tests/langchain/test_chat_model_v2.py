@@ -21,7 +21,7 @@ from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
 from qianfan_chat import BadRequestError, CredentialsError
-from qianfan_chat._tokens import estimate_tokens
+from qianfan_chat._protocol.tokens import estimate_tokens
 from qianfan_chat.langchain import QianfanChatEndpoint
 from qianfan_chat.server import LocalServer, ServerConfig
 

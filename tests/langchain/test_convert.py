@@ -22,7 +22,7 @@ from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from qianfan_chat._rules import check_messages
+from qianfan_chat._protocol.rules_v1 import check_messages
 from qianfan_chat.langchain import (
     content_to_text,
     convert_chunk,

@@ -23,7 +23,7 @@ from langchain_core.messages.tool import invalid_tool_call
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from qianfan_chat._rules_v2 import check_messages
+from qianfan_chat._protocol.rules_v2 import check_messages
 from qianfan_chat.langchain import (
     StreamConverterV2,
     convert_messages_v2,

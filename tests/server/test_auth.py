@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from qianfan_chat._signing import sign_request_headers
+from qianfan_chat._protocol.signing import sign_request_headers
 
 from .conftest import IAM_AK, IAM_SK, Api, user
 

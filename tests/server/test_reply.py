@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from qianfan_chat._models import model_table
-from qianfan_chat._tokens import estimate_tokens
+from qianfan_chat._protocol.models_v1 import model_table
+from qianfan_chat._protocol.tokens import estimate_tokens
 
 from .conftest import CUSTOM, Api, user
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from qianfan_chat._tokens import estimate_tokens
+from qianfan_chat._protocol.tokens import estimate_tokens
 
 from .conftest import Api, user
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from qianfan_chat._signing import sign_request_headers
+from qianfan_chat._protocol.signing import sign_request_headers
 
 from .conftest import IAM_AK, IAM_SK, V2, V2_KEY, V2_MODEL, user
 
@@ -276,7 +276,7 @@ def test_no_iam_keys_configured(serve_v2: Any) -> None:
 
 
 def test_signature_with_the_default_header_set(v2: V2) -> None:
-    from qianfan_chat._signing import sign
+    from qianfan_chat._protocol.signing import sign
 
     url = v2.server.url("/v1/BCE-BEARER/token")
     host = url.split("/")[2]

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from qianfan_chat._codes import UNKNOWN_MODEL_MESSAGE, V2_ERRORS
-from qianfan_chat._signing import sign_request_headers
+from qianfan_chat._protocol.codes import UNKNOWN_MODEL_MESSAGE, V2_ERRORS
+from qianfan_chat._protocol.signing import sign_request_headers
 from qianfan_chat.server import Fault
 
 from .conftest import IAM_AK, IAM_SK, V2, V2_MODEL, Api, sse_events, user

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from qianfan_chat._models_v2 import V2_MODELS, is_reasoning_model, v2_model
+from qianfan_chat._protocol.models_v2 import V2_MODELS, is_reasoning_model, v2_model
 from qianfan_chat.cli import main
 from qianfan_chat.server import LocalServer, ServerConfig, create_app
 from qianfan_chat.server.wire import ConnectionDropped

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from qianfan_chat._tokens import estimate_tokens
+from qianfan_chat._protocol.tokens import estimate_tokens
 from qianfan_chat.server.engine import GREETING_REPLY
 
 from .conftest import V2, V2_KEY, V2_MODEL, Api, user

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from qianfan_chat._codes import UNKNOWN_MODEL_MESSAGE, V2_ERRORS
+from qianfan_chat._protocol.codes import UNKNOWN_MODEL_MESSAGE, V2_ERRORS
 
 from .conftest import CUSTOM, V2, V2_MODEL, user
 

@@ -199,9 +199,12 @@ class QianfanChatEndpoint(BaseChatModel):
         if self._is_v2:
             self._check_v2_settings()
         elif self.model is not None and not self.endpoint:
-            from .._models import model_table
+            from .. import UnknownModelError
+            from .._protocol.models_v1 import model_table
 
-            model_table().resolve(self.model)  # an unknown name fails now, with close names
+            table = model_table()
+            if table.lookup(self.model) is None:  # an unknown name fails now, with close names
+                raise UnknownModelError(self.model, table.close_names(self.model))
         unknown = sorted(set(self.init_kwargs) - _CLIENT_ARGS)
         if unknown:
             # The official SDK's own options (query_per_second, ...) mean nothing here.
@@ -213,7 +216,7 @@ class QianfanChatEndpoint(BaseChatModel):
         return self
 
     def _check_v2_settings(self) -> None:
-        from .._models_v2 import v2_model
+        from .._protocol.models_v2 import v2_model
 
         model = self.model
         if model is not None and v2_model(model) is None and v2_model(model.lower()):
@@ -285,9 +288,11 @@ class QianfanChatEndpoint(BaseChatModel):
             return self._v2_model_profile()
         if self.endpoint:
             return None
-        from .._models import model_table
+        from .._protocol.models_v1 import model_table
 
-        spec = model_table().resolve(self.model)
+        spec = model_table().lookup(self.model)
+        if spec is None:
+            return None
         tools = "functions" in spec.optional
         profile: ModelProfile = {
             "text_inputs": True,
@@ -305,7 +310,7 @@ class QianfanChatEndpoint(BaseChatModel):
         return profile
 
     def _v2_model_profile(self) -> ModelProfile | None:
-        from .._models_v2 import v2_model
+        from .._protocol.models_v2 import v2_model
 
         spec = v2_model(self._model_name)
         if spec is None:  # a deployed service: nothing is known about it
@@ -331,10 +336,10 @@ class QianfanChatEndpoint(BaseChatModel):
         if self.model or self.endpoint:
             return self.model or str(self.endpoint)
         if self._is_v2:
-            from .._models_v2 import DEFAULT_V2_MODEL
+            from .._protocol.models_v2 import DEFAULT_V2_MODEL
 
             return DEFAULT_V2_MODEL
-        from .._models import model_table
+        from .._protocol.models_v1 import model_table
 
         return model_table().default_model
 
@@ -604,7 +609,7 @@ class QianfanChatEndpoint(BaseChatModel):
 
     def get_num_tokens(self, text: str) -> int:
         """Baidu's estimate (Chinese characters + words x 1.3), not a tokenizer."""
-        from .._tokens import estimate_tokens
+        from .._protocol.tokens import estimate_tokens
 
         return estimate_tokens(text)
 
@@ -614,7 +619,7 @@ class QianfanChatEndpoint(BaseChatModel):
         tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool] | None = None,
     ) -> int:
         """Baidu's estimate for the request these messages (and tools) become."""
-        from .._tokens import estimate_tokens
+        from .._protocol.tokens import estimate_tokens
 
         if self._is_v2:
             tool_defs = [convert_to_qianfan_tool(t) for t in tools or ()]

@@ -5,8 +5,8 @@ OAuth (protocol.md section 1): ``/oauth/2.0/token?grant_type=client_credentials&
 &client_secret=SK`` issues a Baidu-looking token valid for the configured lifetime (monotonic
 clock). In open mode (no pairs configured) any non-empty pair gets one; otherwise the pair must
 match. IAM (section 3): an ``Authorization: bce-auth-v1/...`` header is accepted only when
-:func:`qianfan_chat._signing.verify` succeeds for a configured access key. There is no open mode
-for IAM, because a signature cannot be checked without the secret key.
+:func:`qianfan_chat._protocol.signing.verify` succeeds for a configured access key. There is no
+open mode for IAM, because a signature cannot be checked without the secret key.
 
 v2 (protocol-v2.md): ``Authorization: Bearer <key>``. :class:`ApiKeyStore` holds the configured
 keys (accepted forever; none configured is open mode: any non-empty key but a v1 access token)
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
-from .._codes import TOKEN_EXPIRED, TOKEN_INVALID
-from .._signing import SignatureError, verify
+from .._protocol.codes import TOKEN_EXPIRED, TOKEN_INVALID
+from .._protocol.signing import SignatureError, verify
 
 IAM_FAILED = 14
 SCOPE = (

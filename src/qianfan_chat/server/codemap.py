@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._codes import UNKNOWN_MODEL_MESSAGE, V1_CATEGORY, V1_MESSAGES, V2_ERRORS
+from .._protocol.codes import UNKNOWN_MODEL_MESSAGE, V1_CATEGORY, V1_MESSAGES, V2_ERRORS
 
 Code = int | str
 INTERNAL: Final = "internal_error"
@@ -109,7 +109,8 @@ def to_v1(code: Code) -> int:
     mapped = _V2_TO_V1.get(code)
     if mapped is not None:
         return mapped
-    status, kind, _ = V2_ERRORS.get(code, (500, INTERNAL, ""))
+    row = V2_ERRORS.get(code)
+    status, kind = (row.status, row.type) if row else (500, INTERNAL)
     if status == 401:
         return 110
     return _BY_TYPE_V1.get(kind, 336003 if status < 500 else 336000)
@@ -128,8 +129,8 @@ def v2_error(code: Code, message: str | None = None) -> tuple[int, str, str, str
     name = to_v2(code)
     if name == "invalid_model":
         return 401, name, "invalid_request_error", message or UNKNOWN_MODEL_MESSAGE
-    status, kind, text = V2_ERRORS.get(name, V2_ERRORS[INTERNAL])
-    return status, name, kind, message or text
+    row = V2_ERRORS.get(name, V2_ERRORS[INTERNAL])
+    return row.status, name, row.type, message or row.message
 
 
 def v2_for_status(status: int) -> str:

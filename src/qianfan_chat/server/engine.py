@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-from .._models import model_table
+from .._protocol.models_v1 import model_table
 from .codemap import is_v2_code
 from .schema import example_arguments, example_value
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .._models import DEFAULT_MAX_INPUT_TOKENS, model_table
-from .._models_v2 import DEFAULT_CONTEXT_TOKENS, V2_MODEL_SPECS
+from .._protocol.models_v1 import DEFAULT_MAX_INPUT_TOKENS, model_table
+from .._protocol.models_v2 import DEFAULT_CONTEXT_TOKENS, V2_MODEL_SPECS
 from .auth import ApiKeyStore, TokenStore
 from .config import ServerConfig
 from .connections import ConnectionRegistry

@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .._rules import check_body, message_tokens, truncate_history
-from .._tokens import estimate_tokens
+from .._protocol.rules_v1 import check_body, message_tokens, truncate_history
+from .._protocol.tokens import estimate_tokens
 from .auth import IAM_FAILED, GrantError, check_signature, grant
 from .codemap import v1_message
 from .engine import EngineReply, EngineRequest, split_text

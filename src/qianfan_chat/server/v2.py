@@ -28,10 +28,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._codes import V2_ERRORS
-from .._models_v2 import MIN_OUTPUT_TOKENS
-from .._rules_v2 import _text_of, check_body, check_output_tokens
-from .._tokens import estimate_tokens
+from .._protocol.codes import V2_ERRORS
+from .._protocol.models_v2 import MIN_OUTPUT_TOKENS
+from .._protocol.rules_v2 import _text_of, check_body, check_output_tokens
+from .._protocol.tokens import estimate_tokens
 from .auth import V1_TOKEN_RE, bearer_key
 from .codemap import Code, to_v2, v2_error
 from .engine import EngineReply, EngineRequest, abbreviate, truncate_reply
@@ -55,7 +55,10 @@ async def send_error(
     extra_headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> None:
     """A v2 error body with its real status (from ``V2_ERRORS`` unless given)."""
-    table_status, table_kind, table_message = V2_ERRORS.get(code, (500, "internal_error", ""))
+    row = V2_ERRORS.get(code)
+    table_status, table_kind, table_message = (
+        (row.status, row.type, row.message) if row else (500, "internal_error", "")
+    )
     await ex.send_json(
         error_body(code, message or table_message, kind or table_kind, reply_id()),
         status=status or table_status,

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._tokens import estimate_tokens
+from .._protocol.tokens import estimate_tokens
 from .engine import split_text
 
 _FINISH = {"end": "stop", "stop": "stop", "calls": "tool_calls", "length": "length"}

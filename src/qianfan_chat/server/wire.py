@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
 
-from .._codes import V1_MESSAGES
+from .._protocol.codes import V1_MESSAGES
 from .connections import ConnectionRegistry
 from .log import LogEntry, RequestLog
 from .ratelimit import RateLimiter

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._rules import STOP_MAX_CHARS, STOP_MAX_ITEMS, Violation, _is_number
+from .rules_v1 import STOP_MAX_CHARS, STOP_MAX_ITEMS, Violation, _is_number
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
 TOOL_CHOICES = ("none", "auto", "required")

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._tokens import estimate_tokens
+from .tokens import estimate_tokens
 
 SYSTEM_MAX_CHARS = 1024
 STOP_MAX_ITEMS = 4

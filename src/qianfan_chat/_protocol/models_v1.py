@@ -3,7 +3,9 @@
 The data is ``qianfan_chat/data/v1-chat-models.json``, a copy of the project's
 ``shared/data/v1-chat-models.json`` (a test keeps the two equal). Names are matched
 case-insensitively; the seed documents' spellings (``ERNIE-Bot 4.0``, ``Llama-2-7b-chat``) are
-aliases. The client, the LangChain model and the local server all read this one table.
+aliases. The client, the LangChain model and the local server all read this one table; the
+client turns a name the table lacks into :class:`~qianfan_chat.UnknownModelError` with the
+table's close names.
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-from ._errors import UnknownModelError
 
 # Used when a model's input limit is unknown: seed document 001, messages rule (4).
 DEFAULT_MAX_INPUT_TOKENS = 3000
@@ -45,22 +45,28 @@ class ModelTable:
     by_lower: dict[str, ModelSpec]  # every accepted spelling, lower-cased -> spec
     by_suffix: dict[str, ModelSpec]  # endpoint suffix -> first model served there
 
-    def resolve(self, name: str | None) -> ModelSpec:
-        """The spec for ``name`` (case-insensitive); None means the default model.
-
-        Raises :class:`UnknownModelError` listing close names when there is no match.
-        """
+    def lookup(self, name: str | None) -> ModelSpec | None:
+        """The spec for ``name`` (case-insensitive; None means the default model), or None
+        when the table does not know it."""
         key = (name if name is not None else self.default_model).strip().lower()
-        spec = self.by_lower.get(key)
-        if spec is None:
-            close = difflib.get_close_matches(key, list(self.by_lower), n=3, cutoff=0.5)
-            names = {self.by_lower[c].name for c in close}
-            raise UnknownModelError(str(name), sorted(names))
-        return spec
+        return self.by_lower.get(key)
 
-    def find_by_suffix(self, suffix: str) -> ModelSpec | None:
-        """The first model served at ``/chat/{suffix}`` (used by the local server)."""
-        return self.by_suffix.get(suffix)
+    def close_names(self, name: str) -> list[str]:
+        """Up to three known names close to ``name``, for an "unknown model" message."""
+        close = difflib.get_close_matches(
+            name.strip().lower(), list(self.by_lower), n=3, cutoff=0.5
+        )
+        return sorted({self.by_lower[c].name for c in close})
+
+    def keys_for(self, name: str | None) -> frozenset[str]:
+        """Every key a request's model or endpoint may carry for ``name`` to match it: the
+        name in lower case and, for a model of the table, its endpoint suffix (so a rule for
+        ``ERNIE-Bot`` matches a call to ``/chat/completions``)."""
+        if name is None:
+            return frozenset()
+        key = name.strip().lower()
+        spec = self.by_lower.get(key)
+        return frozenset({key, spec.suffix.lower()}) if spec else frozenset({key})
 
 
 def _build(data: dict[str, Any]) -> ModelTable:
@@ -86,5 +92,5 @@ def _build(data: dict[str, Any]) -> ModelTable:
 @lru_cache(maxsize=1)
 def model_table() -> ModelTable:
     """The shipped model table (parsed once, on first use)."""
-    raw = (Path(__file__).parent / "data" / "v1-chat-models.json").read_text("utf-8")
+    raw = (Path(__file__).parent.parent / "data" / "v1-chat-models.json").read_text("utf-8")
     return _build(json.loads(raw))
