@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .tokens import estimate_tokens
+from .tokens import message_tokens
 
 SYSTEM_MAX_CHARS = 1024
 STOP_MAX_ITEMS = 4
@@ -211,15 +211,6 @@ def check_body(body: Mapping[str, Any]) -> Violation | None:
         if body.get(key) is not None and not isinstance(body[key], str):
             return _bad(key, "must be a string")
     return None
-
-
-def message_tokens(message: Mapping[str, Any]) -> int:
-    """Baidu's estimate for one message (its content, or its function call's text)."""
-    text = message.get("content") or ""
-    call = message.get("function_call")
-    if isinstance(call, Mapping):
-        text += str(call.get("name", "")) + str(call.get("arguments", ""))
-    return estimate_tokens(text)
 
 
 def truncate_history(messages: Sequence[Mapping[str, Any]], limit: int) -> list[Mapping[str, Any]]:

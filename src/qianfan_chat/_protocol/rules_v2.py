@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .content import content_text
 from .rules_v1 import STOP_MAX_CHARS, STOP_MAX_ITEMS, Violation, _is_number
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -32,24 +33,6 @@ def _arg(field: str, rule: str, message: str | None = None) -> Violation:
     )
 
 
-def _text_of(content: Any) -> str | None:
-    """The text of a message's content: a string, or a list of ``{"type": "text"}`` parts."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        # v2 chat takes text only (protocol-v2.md): every part must be a text part.
-        texts = []
-        for part in content:
-            if not isinstance(part, Mapping) or part.get("type", "text") != "text":
-                return None
-            text = part.get("text")
-            if not isinstance(text, str):
-                return None
-            texts.append(text)
-        return "".join(texts)
-    return None
-
-
 def check_messages(messages: Any) -> Violation | None:
     if not isinstance(messages, list) or not messages:
         return _msg("messages", "must be a non-empty list", "messages can not be empty")
@@ -61,7 +44,7 @@ def check_messages(messages: Any) -> Violation | None:
         if role not in ROLES:
             return _msg(f"{where}.role", f"must be one of {', '.join(ROLES)}, got {role!r}")
         content = msg.get("content")
-        if content is not None and _text_of(content) is None:
+        if content is not None and content_text(content) is None:
             return _msg(f"{where}.content", "must be a string or a list of text parts")
         tool_calls = msg.get("tool_calls")
         if tool_calls is not None:
@@ -83,7 +66,7 @@ def check_messages(messages: Any) -> Violation | None:
         ):
             return _msg(f"{where}.tool_call_id", "a tool message needs the id of its tool call")
     last = messages[-1]
-    if not (_text_of(last.get("content")) or "").strip():
+    if not (content_text(last.get("content")) or "").strip():
         return _msg(
             f"messages[{len(messages) - 1}].content",
             "the last message's content may not be blank",

@@ -618,32 +618,23 @@ class QianfanChatEndpoint(BaseChatModel):
         messages: list[BaseMessage],
         tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool] | None = None,
     ) -> int:
-        """Baidu's estimate for the request these messages (and tools) become."""
-        from .._protocol.tokens import estimate_tokens
+        """Baidu's estimate for the request these messages become, as the server counts its
+        prompt (:func:`qianfan_chat._protocol.tokens.prompt_tokens`), plus the tool
+        definitions' JSON when ``tools`` are given."""
+        from .._protocol.tokens import estimate_tokens, prompt_tokens
 
         if self._is_v2:
-            tool_defs = [convert_to_qianfan_tool(t) for t in tools or ()]
-            texts = []
-            for turn in convert_messages_v2(messages, system=self.system):
-                texts.append(turn.get("content") or "")
-                for call in turn.get("tool_calls", ()):
-                    texts.append(f"{call['function']['name']} {call['function']['arguments']}")
-            if tool_defs:
-                texts.append(json.dumps(tool_defs, ensure_ascii=False))
-            return sum(estimate_tokens(t) for t in texts)
-        functions = [convert_to_qianfan_function(t) for t in tools or ()]
-        system, v1_messages = convert_messages(
-            messages, system=self.system, fold_system=bool(functions)
-        )
-        texts = [system or ""]
-        for message in v1_messages:
-            texts.append(message.get("content") or "")
-            call = message.get("function_call")
-            if call:
-                texts.append(f"{call['name']} {call['arguments']}")
-        if functions:
-            texts.append(json.dumps(functions, ensure_ascii=False))
-        return sum(estimate_tokens(t) for t in texts)
+            definitions: list[Any] = [convert_to_qianfan_tool(t) for t in tools or ()]
+            count = prompt_tokens(convert_messages_v2(messages, system=self.system))
+        else:
+            definitions = [convert_to_qianfan_function(t) for t in tools or ()]
+            system, v1_messages = convert_messages(
+                messages, system=self.system, fold_system=bool(definitions)
+            )
+            count = prompt_tokens(v1_messages, system)
+        if definitions:
+            count += estimate_tokens(json.dumps(definitions, ensure_ascii=False))
+        return count
 
     # -- tools and structured output ---------------------------------------------------------
 

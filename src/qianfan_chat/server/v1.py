@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .._protocol.rules_v1 import check_body, message_tokens, truncate_history
-from .._protocol.tokens import estimate_tokens
+from .._protocol.rules_v1 import check_body, truncate_history
+from .._protocol.tokens import estimate_tokens, message_tokens, prompt_tokens
 from .auth import IAM_FAILED, GrantError, check_signature, grant
 from .codemap import v1_message
 from .engine import EngineReply, EngineRequest, split_text
@@ -164,14 +164,9 @@ class V1App(RouteApp):
         if counts[-1] > limit:
             await ex.send_error(INVALID_PARAM, f"the max length of current question is {limit}")
             return
-        kept = messages
-        total = sum(counts)
-        if total > limit:
-            kept = truncate_history(messages, limit)
-            total = sum(message_tokens(m) for m in kept)
-        system = data.get("system")
-        prompt_tokens = total + (estimate_tokens(system) if system else 0)
-        code = state.limiter.admit(key, prompt_tokens)
+        kept = truncate_history(messages, limit) if sum(counts) > limit else messages
+        prompt = prompt_tokens(kept, data.get("system"))
+        code = state.limiter.admit(key, prompt)
         if code is not None:
             await ex.send_error(code)
             return
@@ -195,9 +190,9 @@ class V1App(RouteApp):
         completion = estimate_tokens(call.name + call.arguments if call else reply.text)
         state.limiter.add_tokens(key, completion)
         usage = {
-            "prompt_tokens": prompt_tokens,
+            "prompt_tokens": prompt,
             "completion_tokens": completion,
-            "total_tokens": prompt_tokens + completion,
+            "total_tokens": prompt + completion,
         }
         head: dict[str, Any] = {
             "id": reply_id(),

@@ -29,9 +29,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._protocol.codes import V2_ERRORS
+from .._protocol.content import content_text
 from .._protocol.models_v2 import MIN_OUTPUT_TOKENS
-from .._protocol.rules_v2 import _text_of, check_body, check_output_tokens
-from .._protocol.tokens import estimate_tokens
+from .._protocol.rules_v2 import check_body, check_output_tokens
+from .._protocol.tokens import estimate_tokens, prompt_tokens
 from .auth import V1_TOKEN_RE, bearer_key
 from .codemap import Code, to_v2, v2_error
 from .engine import EngineReply, EngineRequest, abbreviate, truncate_reply
@@ -80,25 +81,13 @@ def engine_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
     out: list[dict[str, Any]] = []
     for msg in messages:
         role = msg.get("role")
-        entry: dict[str, Any] = {"role": role, "content": _text_of(msg.get("content")) or ""}
+        entry: dict[str, Any] = {"role": role, "content": content_text(msg.get("content")) or ""}
         for call in msg.get("tool_calls") or ():
             names[call.get("id")] = call["function"]["name"]
         if role == "tool":
             entry["name"] = msg.get("name") or names.get(msg.get("tool_call_id")) or "函数"
         out.append(entry)
     return out
-
-
-def prompt_tokens(messages: Sequence[Mapping[str, Any]]) -> int:
-    """Baidu's estimate over every message's text and the assistant's earlier tool calls."""
-    total = 0
-    for msg in messages:
-        total += estimate_tokens(_text_of(msg.get("content")) or "")
-        for call in msg.get("tool_calls") or ():
-            function = call["function"]
-            arguments = function.get("arguments")
-            total += estimate_tokens(function["name"] + (arguments or ""))
-    return total
 
 
 def reasoning_text(messages: Sequence[Mapping[str, Any]]) -> str:
