@@ -40,6 +40,7 @@ from ._response import QfResponse
 
 if TYPE_CHECKING:
     from ._client import ChatCompletion
+    from ._config import Settings
     from ._stream import AsyncChatStream, ChatStream
     from ._v1 import UnlistedParameterWarning
 
@@ -47,6 +48,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "ChatCompletion": "._client",
+    "Settings": "._config",
     "ChatStream": "._stream",
     "AsyncChatStream": "._stream",
     "UnlistedParameterWarning": "._v1",
@@ -71,6 +73,7 @@ __all__ = [
     "QuotaExceededError",
     "RateLimitError",
     "ServerError",
+    "Settings",
     "StreamInterruptedError",
     "UnknownModelError",
     "UnlistedParameterWarning",

@@ -19,17 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import httpx
 
 from . import _v1, _v2
-from ._auth import SharedTokens
-from ._config import (
-    DEFAULT_API_PREFIX,
-    DEFAULT_BACKOFF_FACTOR,
-    DEFAULT_BASE_URL,
-    DEFAULT_REQUEST_TIMEOUT,
-    DEFAULT_RETRY_COUNT,
-    Credentials,
-    env_float,
-    env_str,
-)
+from ._config import ApiVersion, Credentials, Settings, check_call_options
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -38,16 +28,14 @@ from ._errors import (
     QianfanError,
 )
 from ._flow import (
-    AuthPlan,
     CallSpec,
     GetToken,
     OpenStream,
     Send,
     Sleep,
-    bearer_request,
+    auth_plan,
     call_flow,
     reply,
-    token_request,
 )
 from ._logging import install_redaction, logger, redact
 from ._protocol import wire
@@ -63,6 +51,24 @@ if TYPE_CHECKING:
 # asyncio and concurrent.futures are imported where they are used, so that importing the client
 # stays cheap for sync users (asyncio alone costs ~30 ms).
 DEFAULT_BATCH_WORKERS = 8  # batch_do / abatch_do concurrency when worker_num is not given
+# Settings fixed at construction: assigning one later would be half-applied (auth plan, model
+# route and pools are built from them), so it is refused.
+_FIXED = frozenset(
+    {
+        "settings",
+        "version",
+        "base_url",
+        "iam_base_url",
+        "api_prefix",
+        "appid",
+        "retry_count",
+        "request_timeout",
+        "backoff_factor",
+        "model",
+        "endpoint",
+        "api_path",
+    }
+)
 
 
 def _connection_error(exc: httpx.HTTPError) -> APIConnectionError:
@@ -135,53 +141,40 @@ class ChatCompletion:
         backoff_factor: float | None = None,
         http_client: httpx.Client | httpx.AsyncClient | None = None,
         async_http_client: httpx.AsyncClient | None = None,
+        settings: Settings | None = None,
     ) -> None:
-        creds = self._credentials = Credentials.resolve(
-            ak=ak,
-            sk=sk,
-            access_token=access_token,
-            access_key=access_key,
-            secret_key=secret_key,
-            api_key=api_key,
+        given: dict[str, Any] = {
+            "ak": ak,
+            "sk": sk,
+            "access_token": access_token,
+            "access_key": access_key,
+            "secret_key": secret_key,
+            "api_key": api_key,
+            "version": version,
+            "appid": appid,
+            "base_url": base_url,
+            "iam_base_url": iam_base_url,
+            "api_prefix": api_prefix,
+            "retry_count": retry_count,
+            "request_timeout": request_timeout,
+            "backoff_factor": backoff_factor,
+        }
+        if settings is None:
+            settings = Settings.resolve(**given)
+        elif any(value is not None for value in given.values()):
+            named = sorted(name for name, value in given.items() if value is not None)
+            raise InvalidRequestError(
+                "settings", f"pass settings= or the settings themselves, not both ({named})"
+            )
+        # Read through properties of the same names without the underscore, which refuse
+        # assignment (see __setattr__).
+        self._settings = settings
+        self._model = model
+        self._endpoint = endpoint
+        self._api_path = api_path
+        self._spec: ModelSpec | None = (
+            None if (endpoint or api_path or settings.version == 2) else _v1.resolve_model(model)
         )
-        self.version = _version(version, creds)
-        if self.version == 2:
-            default_base = env_str("QIANFAN_CONSOLE_API_BASE_URL", wire.V2_BASE_URL)
-        else:
-            default_base = env_str("QIANFAN_BASE_URL", DEFAULT_BASE_URL)
-        self.base_url = (base_url or default_base).rstrip("/")
-        if self.version == 2 and self.base_url.endswith("/v2"):
-            # An OpenAI-style base URL (".../v2") names the same place; the path adds /v2.
-            self.base_url = self.base_url[: -len("/v2")]
-        self.iam_base_url = (
-            iam_base_url or env_str("QIANFAN_IAM_BASE_URL", wire.IAM_BASE_URL)
-        ).rstrip("/")
-        self.appid = appid or env_str("QIANFAN_APP_ID", "") or None
-        self.api_prefix = "/" + (
-            api_prefix or env_str("QIANFAN_MODEL_API_PREFIX", DEFAULT_API_PREFIX)
-        ).strip("/")
-        self.model = model
-        self.endpoint = endpoint
-        self.api_path = api_path
-        self._spec = (
-            None if (endpoint or api_path or self.version == 2) else _v1.resolve_model(model)
-        )
-        self.retry_count = int(
-            retry_count
-            if retry_count is not None
-            else env_float("QIANFAN_LLM_API_RETRY_COUNT", DEFAULT_RETRY_COUNT)
-        )
-        self.request_timeout = float(
-            request_timeout
-            if request_timeout is not None
-            else env_float("QIANFAN_LLM_API_RETRY_TIMEOUT", DEFAULT_REQUEST_TIMEOUT)
-        )
-        self.backoff_factor = float(
-            backoff_factor
-            if backoff_factor is not None
-            else env_float("QIANFAN_LLM_API_RETRY_BACKOFF_FACTOR", DEFAULT_BACKOFF_FACTOR)
-        )
-        self._check_call_options(self.retry_count, self.request_timeout, self.backoff_factor)
         if isinstance(http_client, httpx.AsyncClient):
             async_http_client, http_client = http_client, None
         self._user_client = http_client
@@ -191,50 +184,80 @@ class ChatCompletion:
             asyncio.AbstractEventLoop, httpx.AsyncClient
         ] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
-        self._tokens: SharedTokens | None = None
-        self._auth = self._auth_plan()
+        self._auth = auth_plan(settings)
         install_redaction()
 
-    def _auth_plan(self) -> AuthPlan | None:
-        """How calls are authorized, decided once from the credentials and the version."""
-        creds = self._credentials
-        mode = creds.mode_for(self.version)
-        if mode is None:
-            return None
-        if mode == "oauth":
-            assert creds.ak is not None and creds.sk is not None
-            self._tokens = SharedTokens("oauth", self.base_url, creds.ak.get(), creds.sk.get())
-            return AuthPlan("query", fetch=True)
-        if mode == "token":
-            return AuthPlan("query", token=creds.access_token)
-        if mode == "bearer":
-            return AuthPlan("bearer", token=creds.api_key)
-        assert creds.access_key is not None and creds.secret_key is not None
-        if self.version == 2:
-            self._tokens = SharedTokens(
-                "bearer", self.iam_base_url, creds.access_key.get(), creds.secret_key.get()
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _FIXED:
+            raise AttributeError(
+                f"ChatCompletion.{name} is fixed when the client is made (auth, routing and "
+                f"pooled connections depend on it): make a new ChatCompletion({name}=...), or "
+                "pass model= / endpoint= / request_timeout= ... to do() for one call"
             )
-            return AuthPlan("bearer", fetch=True)
-        return AuthPlan("sign", access_key=creds.access_key, secret_key=creds.secret_key)
+        object.__setattr__(self, name, value)
+
+    @property
+    def settings(self) -> Settings:
+        """The resolved, frozen settings (credentials masked in ``repr``)."""
+        return self._settings
+
+    @property
+    def version(self) -> ApiVersion:
+        return self._settings.version
+
+    @property
+    def base_url(self) -> str:
+        return self._settings.base_url
+
+    @property
+    def iam_base_url(self) -> str:
+        return self._settings.iam_base_url
+
+    @property
+    def api_prefix(self) -> str:
+        return self._settings.api_prefix
+
+    @property
+    def appid(self) -> str | None:
+        return self._settings.appid
+
+    @property
+    def retry_count(self) -> int:
+        return self._settings.retry_count
+
+    @property
+    def request_timeout(self) -> float:
+        return self._settings.request_timeout
+
+    @property
+    def backoff_factor(self) -> float:
+        return self._settings.backoff_factor
+
+    @property
+    def model(self) -> str | None:
+        """The model given when the client was made (None: the default model)."""
+        return self._model
+
+    @property
+    def endpoint(self) -> str | None:
+        return self._endpoint
+
+    @property
+    def api_path(self) -> str | None:
+        return self._api_path
+
+    @property
+    def _credentials(self) -> Credentials:
+        return self._settings.credentials
 
     def __repr__(self) -> str:
         target = f"endpoint={self.endpoint!r}" if self.endpoint else f"model={self.model!r}"
-        mode = self._credentials.mode_for(self.version)
         return (
             f"ChatCompletion({target}, version={self.version}, base_url={self.base_url!r}, "
-            f"auth={mode!r})"
+            f"auth={self._settings.auth_mode!r})"
         )
 
     # -- preparing a call (pure) ------------------------------------------------------------
-
-    @staticmethod
-    def _check_call_options(retry_count: int, timeout: float, backoff: float) -> None:
-        if retry_count < 0:
-            raise InvalidRequestError("retry_count", f"must be >= 0, got {retry_count}")
-        if not timeout > 0:
-            raise InvalidRequestError("request_timeout", f"must be > 0 seconds, got {timeout}")
-        if backoff < 0:
-            raise InvalidRequestError("backoff_factor", f"must be >= 0, got {backoff}")
 
     def _target(self, model: str | None, endpoint: str | None) -> tuple[str, ModelSpec | None]:
         if endpoint:
@@ -268,7 +291,7 @@ class ChatCompletion:
             url = self.base_url + wire.V2_CHAT_PATH
             headers = {wire.V2_REQUEST_ID_HEADER: request_id} if request_id else {}
             if self.appid:
-                headers["appid"] = self.appid
+                headers[wire.APPID_HEADER] = self.appid
         else:
             path, spec = self._target(model, endpoint)
             body = _v1.build_body(messages, params, stream=stream)
@@ -280,7 +303,7 @@ class ChatCompletion:
             self.backoff_factor if backoff_factor is None else backoff_factor,
         )
         timeout = self.request_timeout if request_timeout is None else request_timeout
-        self._check_call_options(policy.retry_count, timeout, policy.backoff_factor)
+        check_call_options(policy.retry_count, timeout, policy.backoff_factor)
         return CallSpec(
             url=url,
             content=json.dumps(body, ensure_ascii=False).encode(),
@@ -319,29 +342,13 @@ class ChatCompletion:
         except httpx.HTTPError as exc:
             raise _connection_error(exc) from exc
 
-    def _token_send(self, timeout: float) -> Send:
-        """The request that fetches a token: v1 OAuth, or v2 BCE-BEARER with IAM keys."""
-        creds = self._credentials
-        if self.version == 2:
-            assert creds.access_key is not None and creds.secret_key is not None
-            key, secret = creds.access_key.get(), creds.secret_key.get()
-            return bearer_request(self.iam_base_url, key, secret, timeout)
-        assert creds.ak is not None and creds.sk is not None
-        return token_request(self.base_url, creds.ak.get(), creds.sk.get(), timeout)
-
-    def _token_reply(self, response: httpx.Response) -> tuple[str, float]:
-        parse = _v2.parse_bearer_reply if self.version == 2 else _v1.parse_token_reply
-        return parse(response.status_code, response.headers, response.content)
-
-    def _fetch_token(self, timeout: float) -> tuple[str, float]:
-        return self._token_reply(self._send(self._token_send(timeout)))
-
     def _perform(self, action: Any, spec: CallSpec) -> Any:
         if isinstance(action, Send):
             return self._send(action)
         if isinstance(action, GetToken):
-            assert self._tokens is not None
-            return self._tokens.get(lambda: self._fetch_token(spec.timeout), action.stale)
+            source = action.source
+            fetch = lambda: source.parse(self._send(source.request(action.timeout)))  # noqa: E731
+            return source.cache.get(fetch, action.stale)
         if isinstance(action, OpenStream):
             response: httpx.Response = action.response
             if not _is_event_stream(response):
@@ -510,15 +517,16 @@ class ChatCompletion:
         except httpx.HTTPError as exc:
             raise _connection_error(exc) from exc
 
-    async def _afetch_token(self, timeout: float) -> tuple[str, float]:
-        return self._token_reply(await self._asend(self._token_send(timeout)))
-
     async def _aperform(self, action: Any, spec: CallSpec) -> Any:
         if isinstance(action, Send):
             return await self._asend(action)
         if isinstance(action, GetToken):
-            assert self._tokens is not None
-            return await self._tokens.aget(lambda: self._afetch_token(spec.timeout), action.stale)
+            source = action.source
+
+            async def fetch() -> tuple[str, float]:
+                return source.parse(await self._asend(source.request(action.timeout)))
+
+            return await source.cache.aget(fetch, action.stale)
         if isinstance(action, OpenStream):
             response: httpx.Response = action.response
             if not _is_event_stream(response):
@@ -650,16 +658,6 @@ class ChatCompletion:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
-
-
-def _version(version: int | str | None, creds: Credentials) -> int:
-    if version is None:
-        # A v2 API key alone means a v2 account; anything v1 can use keeps v1 (the SDK default).
-        return 2 if creds.api_key and not creds.has_v1 else 1
-    text = str(version).lower().lstrip("v")
-    if text not in ("1", "2"):
-        raise InvalidRequestError("version", f"must be 1 or 2, got {version!r}")
-    return int(text)
 
 
 def _workers(worker_num: int | None, items: int) -> int:

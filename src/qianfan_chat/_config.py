@@ -1,4 +1,5 @@
-"""Client settings from arguments and ``QIANFAN_*`` environment variables.
+"""Client settings from arguments and ``QIANFAN_*`` environment variables, resolved once
+into a frozen :class:`Settings` that ``ChatCompletion`` and ``QianfanChatEndpoint`` share.
 
 Variables are read when a client is made, never frozen at import. Names follow Baidu's
 official SDK so existing set-ups keep working; the README's table lists every one.
@@ -11,43 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-DEFAULT_BASE_URL = "https://aip.baidubce.com"
-DEFAULT_API_PREFIX = "/rpc/2.0/ai_custom/v1/wenxinworkshop"
+from ._errors import InvalidRequestError
+from ._protocol import wire
+
 DEFAULT_RETRY_COUNT = 1  # seed document 001: retry_count, default 1
 DEFAULT_REQUEST_TIMEOUT = 60.0  # seed document 001: request_timeout, default 60 s
 DEFAULT_BACKOFF_FACTOR = 0.0  # seed document 001: backoff_factor, default 0
 
 AuthMode = Literal["oauth", "token", "iam", "bearer"]
-
-ENV_VARS: Mapping[str, str] = {
-    "QIANFAN_AK": "App API Key, exchanged for an OAuth access token",
-    "QIANFAN_SK": "App Secret Key, with QIANFAN_AK",
-    "QIANFAN_ACCESS_TOKEN": "a ready access token, used as is",
-    "QIANFAN_ACCESS_KEY": (
-        "IAM Access Key: v1 requests are signed with bce-auth-v1; v2 mints short-term keys"
-    ),
-    "QIANFAN_SECRET_KEY": "IAM Secret Key, with QIANFAN_ACCESS_KEY",
-    "QIANFAN_API_KEY": "v2 API key (bce-v3/ALTAK-...), sent as a Bearer token",
-    "QIANFAN_BEARER_TOKEN": (
-        "the official SDK's name for the v2 API key (read if QIANFAN_API_KEY is not set)"
-    ),
-    "QIANFAN_APP_ID": "v2 application id, sent as the appid header",
-    "QIANFAN_BASE_URL": f"API base URL (default {DEFAULT_BASE_URL})",
-    "QIANFAN_MODEL_API_PREFIX": f"path prefix of the chat API (default {DEFAULT_API_PREFIX})",
-    "QIANFAN_CONSOLE_API_BASE_URL": "v2 API base URL (default https://qianfan.baidubce.com)",
-    "QIANFAN_IAM_BASE_URL": (
-        "IAM base URL for v2 short-term keys (default https://iam.bj.baidubce.com)"
-    ),
-    "QIANFAN_LLM_API_RETRY_COUNT": (
-        f"retries after the first attempt (default {DEFAULT_RETRY_COUNT})"
-    ),
-    "QIANFAN_LLM_API_RETRY_TIMEOUT": (
-        f"request timeout in seconds (default {DEFAULT_REQUEST_TIMEOUT:g})"
-    ),
-    "QIANFAN_LLM_API_RETRY_BACKOFF_FACTOR": (
-        f"retry backoff factor (default {DEFAULT_BACKOFF_FACTOR:g})"
-    ),
-}
+ApiVersion = Literal[1, 2]
 
 
 class Secret:
@@ -133,19 +106,20 @@ class Credentials:
         environ: Mapping[str, str] | None = None,
     ) -> Credentials:
         """Arguments win as a whole: if any credential is passed, the environment is not read
-        for credentials (mixing an argument token with an environment AK/SK would surprise)."""
-        if any((ak, sk, access_token, access_key, secret_key, api_key)):
-            values = (ak, sk, access_token, access_key, secret_key, api_key)
-            return cls(*(_secret(v) for v in values))
-        env = os.environ if environ is None else environ
-        return cls(
-            _secret(env.get("QIANFAN_AK")),
-            _secret(env.get("QIANFAN_SK")),
-            _secret(env.get("QIANFAN_ACCESS_TOKEN")),
-            _secret(env.get("QIANFAN_ACCESS_KEY")),
-            _secret(env.get("QIANFAN_SECRET_KEY")),
-            _secret(env.get("QIANFAN_API_KEY") or env.get("QIANFAN_BEARER_TOKEN")),
-        )
+        for credentials (mixing an argument token with an environment AK/SK would surprise).
+
+        A v2 API key (``bce-v3/...``) given as the App API key (``ak`` or ``QIANFAN_AK``) is
+        taken as the v2 API key it is, unless an API key is given too."""
+        if not any((ak, sk, access_token, access_key, secret_key, api_key)):
+            env = os.environ if environ is None else environ
+            ak, sk = env.get("QIANFAN_AK"), env.get("QIANFAN_SK")
+            access_token = env.get("QIANFAN_ACCESS_TOKEN")
+            access_key, secret_key = env.get("QIANFAN_ACCESS_KEY"), env.get("QIANFAN_SECRET_KEY")
+            api_key = env.get("QIANFAN_API_KEY") or env.get("QIANFAN_BEARER_TOKEN")
+        if wire.is_v2_key(ak) and not api_key:
+            ak, api_key = None, ak
+        values = (ak, sk, access_token, access_key, secret_key, api_key)
+        return cls(*(_secret(v) for v in values))
 
 
 def env_str(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
@@ -161,6 +135,132 @@ def env_float(name: str, default: float, environ: Mapping[str, str] | None = Non
     try:
         return float(raw)
     except ValueError:
-        from ._errors import InvalidRequestError
-
         raise InvalidRequestError(name, f"must be a number, got {raw!r}") from None
+
+
+def _version(version: int | str | None, creds: Credentials) -> ApiVersion:
+    if version is None:
+        # A v2 API key alone means a v2 account; anything v1 can use keeps v1 (the SDK default).
+        return 2 if creds.api_key and not creds.has_v1 else 1
+    text = str(version).lower().lstrip("v")
+    if text == "1":
+        return 1
+    if text == "2":
+        return 2
+    raise InvalidRequestError("version", f"must be 1 or 2, got {version!r}")
+
+
+def check_call_options(retry_count: int, timeout: float, backoff: float) -> None:
+    """The rules for the retry and timeout settings, at construction and per call."""
+    if retry_count < 0:
+        raise InvalidRequestError("retry_count", f"must be >= 0, got {retry_count}")
+    if not timeout > 0:
+        raise InvalidRequestError("request_timeout", f"must be > 0 seconds, got {timeout}")
+    if backoff < 0:
+        raise InvalidRequestError("backoff_factor", f"must be >= 0, got {backoff}")
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    """Everything a client is configured with, resolved once from arguments, then the
+    ``QIANFAN_*`` environment, then the defaults; frozen, so nothing can change half of it.
+
+    ``ChatCompletion`` and ``QianfanChatEndpoint`` both build theirs with :meth:`resolve`::
+
+        settings = Settings.resolve(api_key="bce-v3/ALTAK-...", retry_count=3)
+        settings.version        # 2: a v2 API key alone means the v2 API
+        chat = ChatCompletion(settings=settings)
+    """
+
+    credentials: Credentials
+    version: ApiVersion
+    base_url: str  # no trailing slash; for v2 without the OpenAI-style "/v2"
+    iam_base_url: str  # v2: where keys are minted from IAM keys
+    api_prefix: str  # v1: the chat API's path prefix, one leading slash
+    appid: str | None  # v2: the application id header
+    retry_count: int
+    request_timeout: float
+    backoff_factor: float
+
+    @property
+    def auth_mode(self) -> AuthMode | None:
+        """How calls are authorized (None: no usable credentials for this version)."""
+        return self.credentials.mode_for(self.version)
+
+    def __repr__(self) -> str:
+        return (
+            f"Settings(version={self.version}, base_url={self.base_url!r}, "
+            f"auth={self.auth_mode!r}, credentials={self.credentials!r}, "
+            f"retry_count={self.retry_count}, request_timeout={self.request_timeout:g}, "
+            f"backoff_factor={self.backoff_factor:g})"
+        )
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        ak: str | None = None,
+        sk: str | None = None,
+        access_token: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        api_key: str | None = None,
+        version: int | str | None = None,
+        appid: str | None = None,
+        base_url: str | None = None,
+        iam_base_url: str | None = None,
+        api_prefix: str | None = None,
+        retry_count: int | None = None,
+        request_timeout: float | None = None,
+        backoff_factor: float | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Resolve every setting (``environ`` defaults to ``os.environ``, read now).
+
+        The version, unset: 2 when the only credential is a v2 API key, else 1. Raises
+        :class:`InvalidRequestError` for a bad version, retry or timeout setting."""
+        env = os.environ if environ is None else environ
+        creds = Credentials.resolve(
+            ak=ak,
+            sk=sk,
+            access_token=access_token,
+            access_key=access_key,
+            secret_key=secret_key,
+            api_key=api_key,
+            environ=env,
+        )
+        resolved = _version(version, creds)
+        if resolved == 2:
+            default_base = env_str("QIANFAN_CONSOLE_API_BASE_URL", wire.V2_BASE_URL, env)
+            base = wire.strip_v2_suffix(base_url or default_base)
+        else:
+            base = (base_url or env_str("QIANFAN_BASE_URL", wire.V1_BASE_URL, env)).rstrip("/")
+        iam = iam_base_url or env_str("QIANFAN_IAM_BASE_URL", wire.IAM_BASE_URL, env)
+        prefix = api_prefix or env_str("QIANFAN_MODEL_API_PREFIX", wire.V1_API_PREFIX, env)
+        retries = int(
+            retry_count
+            if retry_count is not None
+            else env_float("QIANFAN_LLM_API_RETRY_COUNT", DEFAULT_RETRY_COUNT, env)
+        )
+        timeout = float(
+            request_timeout
+            if request_timeout is not None
+            else env_float("QIANFAN_LLM_API_RETRY_TIMEOUT", DEFAULT_REQUEST_TIMEOUT, env)
+        )
+        backoff = float(
+            backoff_factor
+            if backoff_factor is not None
+            else env_float("QIANFAN_LLM_API_RETRY_BACKOFF_FACTOR", DEFAULT_BACKOFF_FACTOR, env)
+        )
+        check_call_options(retries, timeout, backoff)
+        return cls(
+            credentials=creds,
+            version=resolved,
+            base_url=base,
+            iam_base_url=iam.rstrip("/"),
+            api_prefix="/" + prefix.strip("/"),
+            appid=appid or env_str("QIANFAN_APP_ID", "", env) or None,
+            retry_count=retries,
+            request_timeout=timeout,
+            backoff_factor=backoff,
+        )

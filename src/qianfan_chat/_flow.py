@@ -1,10 +1,12 @@
 """One chat call as a sans-I/O flow, shared by the sync and the async client.
 
 :func:`call_flow` is a generator: it *yields actions* (:class:`Send`, :class:`GetToken`,
-:class:`OpenStream`, :class:`Sleep`) and receives their results; every decision — auth,
-signing, reading the reply, which errors to retry, how long to wait, refreshing a rejected
-token — is made here, once. The shells in ``_client.py`` only perform the actions, with
-``httpx.Client`` or ``httpx.AsyncClient`` (the pattern of httpx's own auth flows).
+:class:`OpenStream`, :class:`Sleep`) and receives their results; every decision — how calls
+are authorized (:func:`auth_plan`), signing, how a token is requested and read
+(:class:`TokenSource`), reading the reply, which errors to retry, how long to wait, refreshing
+a rejected token — is made here, once. The shells in ``_client.py`` only perform the actions
+(send, sleep, close) with ``httpx.Client`` or ``httpx.AsyncClient``, the pattern of httpx's own
+auth flows.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from __future__ import annotations
 import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
-from . import _v2, _wire
-from ._config import Secret
+from . import _v1, _v2, _wire
+from ._auth import SharedTokens
+from ._config import ApiVersion, Secret, Settings
 from ._errors import APIError, CredentialsError, QianfanError
 from ._protocol import wire
 from ._protocol.codes import TOKEN_ERRORS, V2_TOKEN_ERROR
@@ -58,8 +61,12 @@ class Send:
 
 @dataclass(frozen=True, slots=True)
 class GetToken:
-    """Ask the shell for an OAuth token; ``stale`` is one the server just rejected."""
+    """Ask the shell for the shared token of ``source``: from its cache, or fetched by sending
+    ``source.request(timeout)`` and reading the reply with ``source.parse``. ``stale`` is one
+    the server just rejected (never returned again)."""
 
+    source: TokenSource
+    timeout: float
     stale: str | None = None
 
 
@@ -70,7 +77,7 @@ class OpenStream:
 
     response: Any
     statistic: dict[str, Any]
-    version: int = 1
+    version: ApiVersion
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,20 +88,74 @@ class Sleep:
 Action = Send | GetToken | OpenStream | Sleep
 
 
+TokenKind = Literal["oauth", "bearer"]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSource:
+    """Where a call's token comes from and how it is fetched: ``oauth`` (v1: App AK/SK for an
+    access token) or ``bearer`` (v2: a short-term API key minted with IAM keys, a signed GET).
+    ``cache`` is the process-wide slot for this kind, host and key pair."""
+
+    kind: TokenKind
+    base_url: str
+    key: Secret
+    secret: Secret
+    cache: SharedTokens
+
+    def request(self, timeout: float) -> Send:
+        if self.kind == "oauth":
+            return token_request(self.base_url, self.key.get(), self.secret.get(), timeout)
+        return bearer_request(self.base_url, self.key.get(), self.secret.get(), timeout)
+
+    def parse(self, response: HTTPReply) -> tuple[str, float]:
+        """``(token, seconds it stays valid)`` from the reply, or its typed error."""
+        parse = _v1.parse_token_reply if self.kind == "oauth" else _v2.parse_bearer_reply
+        return parse(response.status_code, response.headers, response.content)
+
+
+Place = Literal["query", "bearer", "sign"]
+
+
 @dataclass(frozen=True, slots=True)
 class AuthPlan:
     """How every attempt of a call is authorized.
 
     ``place``: ``query`` (v1: ``?access_token=``), ``bearer`` (v2: ``Authorization: Bearer``)
-    or ``sign`` (v1 with IAM keys: bce-auth-v1). The token is ``token`` as given or, with
-    ``fetch``, one the shell fetches and shares (OAuth for v1, a key minted from IAM keys for v2).
+    or ``sign`` (v1 with IAM keys: bce-auth-v1). The token is ``token`` as given or, with a
+    ``source``, one fetched and shared (OAuth for v1, a key minted from IAM keys for v2).
     """
 
-    place: str
+    place: Place
     token: Secret | None = None
-    fetch: bool = False
+    source: TokenSource | None = None
     access_key: Secret | None = None
     secret_key: Secret | None = None
+
+
+def auth_plan(settings: Settings) -> AuthPlan | None:
+    """How calls with these settings are authorized, decided once (None: no credentials)."""
+    creds = settings.credentials
+    mode = settings.auth_mode
+    if mode is None:
+        return None
+    if mode == "oauth":
+        assert creds.ak is not None and creds.sk is not None
+        return AuthPlan("query", source=_source("oauth", settings.base_url, creds.ak, creds.sk))
+    if mode == "token":
+        return AuthPlan("query", token=creds.access_token)
+    if mode == "bearer":
+        return AuthPlan("bearer", token=creds.api_key)
+    assert creds.access_key is not None and creds.secret_key is not None
+    if settings.version == 2:
+        source = _source("bearer", settings.iam_base_url, creds.access_key, creds.secret_key)
+        return AuthPlan("bearer", source=source)
+    return AuthPlan("sign", access_key=creds.access_key, secret_key=creds.secret_key)
+
+
+def _source(kind: TokenKind, base_url: str, key: Secret, secret: Secret) -> TokenSource:
+    cache = SharedTokens(kind, base_url, key.get(), secret.get())
+    return TokenSource(kind, base_url, key, secret, cache)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +167,9 @@ class CallSpec:
     auth: AuthPlan | None
     policy: RetryPolicy
     timeout: float
+    version: ApiVersion
     stream: bool = False
     headers: dict[str, str] = field(default_factory=dict)
-    version: int = 1
 
 
 def _authorize(
@@ -118,9 +179,9 @@ def _authorize(
     if plan.token is not None:
         token = plan.token.get()
     if plan.place == "query":
-        return {"access_token": token or ""}, headers
+        return {wire.ACCESS_TOKEN_PARAM: token or ""}, headers
     if plan.place == "bearer":
-        headers["Authorization"] = f"Bearer {token or ''}"
+        headers["Authorization"] = f"{wire.BEARER_SCHEME} {token or ''}"
         return None, headers
     assert plan.access_key is not None
     assert plan.secret_key is not None
@@ -152,8 +213,8 @@ def call_flow(spec: CallSpec) -> Generator[Action, Any, Any]:
         token: str | None = None
         attempt_started = time.perf_counter()
         try:
-            if plan.fetch:
-                token = yield GetToken(stale)
+            if plan.source is not None:
+                token = yield GetToken(plan.source, spec.timeout, stale)
             params, headers = _authorize(plan, spec, token)
             response = yield Send(
                 "POST", spec.url, params, headers, spec.content, spec.timeout, spec.stream
@@ -167,7 +228,7 @@ def call_flow(spec: CallSpec) -> Generator[Action, Any, Any]:
                 return (yield OpenStream(response, statistic, spec.version))
             return reply(response, statistic)
         except APIError as exc:
-            if exc.error_code in REFRESH_ON and plan.fetch and not refreshed:
+            if exc.error_code in REFRESH_ON and plan.source is not None and not refreshed:
                 refreshed, stale = True, token  # refresh once and resend, not a retry
                 continue
             error: QianfanError = exc

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from . import _wire
+from ._config import ApiVersion
 from ._errors import APIConnectionError, APITimeoutError, StreamInterruptedError
 from ._protocol.sse import SSEDecoder
 from ._response import QfResponse
@@ -34,7 +35,11 @@ class StreamState:
     """Pure stream decoding: bytes in, chunks out."""
 
     def __init__(
-        self, status: int, headers: Mapping[str, str], statistic: dict[str, Any], version: int = 1
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        statistic: dict[str, Any],
+        version: ApiVersion,
     ):
         self.version = version
         self.finished = False  # v2: a choice reported its finish_reason
@@ -157,7 +162,7 @@ class ChatStream(_StreamBase, Iterator[QfResponse]):
     """A sync stream of chunks. Use it in a ``with`` block, or iterate it to the end."""
 
     def __init__(
-        self, response: httpx.Response, statistic: dict[str, Any], version: int = 1
+        self, response: httpx.Response, statistic: dict[str, Any], version: ApiVersion
     ) -> None:
         self._response = response
         self._state = StreamState(response.status_code, response.headers, statistic, version)
@@ -232,7 +237,7 @@ class AsyncChatStream(_StreamBase, AsyncIterator[QfResponse]):
     """An async stream of chunks. Use it in an ``async with`` block, or iterate to the end."""
 
     def __init__(
-        self, response: httpx.Response, statistic: dict[str, Any], version: int = 1
+        self, response: httpx.Response, statistic: dict[str, Any], version: ApiVersion
     ) -> None:
         self._response = response
         self._state = StreamState(response.status_code, response.headers, statistic, version)
