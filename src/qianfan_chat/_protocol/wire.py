@@ -35,6 +35,9 @@ AUTHORIZATION_HEADER: Final = "authorization"
 BCE_ERROR_CODE_HEADER: Final = "x-bce-error-code"
 BCE_ERROR_MESSAGE_HEADER: Final = "x-bce-error-message"
 RETRY_AFTER_HEADER: Final = "retry-after"
+BCE_ERROR_CODE_HEADER_SENT: Final = "X-Bce-Error-Code"
+BCE_ERROR_MESSAGE_HEADER_SENT: Final = "X-Bce-Error-Message"
+RETRY_AFTER_HEADER_SENT: Final = "Retry-After"
 BEARER_SCHEME: Final = "Bearer"
 BCE_AUTH_PREFIX: Final = "bce-auth-v1/"  # the IAM signature's authorization value
 

@@ -20,9 +20,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
+from .._protocol import wire
 from .admin import admin_routes
 from .config import ServerConfig
-from .iam import BEARER_PATH, IamApp
+from .iam import IamApp
 from .state import ServerState
 from .v1 import V1App
 from .v2 import V2App
@@ -61,7 +62,7 @@ class Dispatch:
             and not path.startswith(self.v1_chat_prefix)
         ):
             await self.v2(scope, receive, send)
-        elif path == BEARER_PATH:
+        elif path == wire.BEARER_PATH:
             await self.iam(scope, receive, send)
         else:
             await self.v1(scope, receive, send)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
+from .._protocol import wire
 from .._protocol.codes import TOKEN_EXPIRED, TOKEN_INVALID
 from .._protocol.signing import SignatureError, verify
 
@@ -42,6 +43,8 @@ _PRUNE_AT = 10_000  # Tokens kept before expired ones older than an hour are for
 # A v1 OAuth access token, as Baidu issues them (and TokenStore imitates).
 V1_TOKEN_RE = re.compile(r"24\.[0-9a-f]{32}\.\d+\.\d+\.\d+-\d+")
 _ALNUM = string.ascii_letters + string.digits
+_BEARER = wire.BEARER_SCHEME.lower()  # The scheme is case-insensitive (RFC 7235).
+_MINTED_PREFIX = wire.V2_KEY_PREFIX + wire.V2_KEY_ID_PREFIX  # bce-v3/ALTAK-
 
 
 @dataclass(slots=True)
@@ -75,7 +78,8 @@ class TokenStore:
             "refresh_token": f"25.{secrets.token_hex(16)}.315360000.{expiry + 315360000}.{suffix}",
             "expires_in": lifetime,
             "session_key": secrets.token_urlsafe(48),
-            "access_token": token,
+            # OAuth names the token in its reply as the chat query does (RFC 6749 / 6750).
+            wire.ACCESS_TOKEN_PARAM: token,
             "scope": SCOPE,
             "session_secret": secrets.token_hex(16),
         }
@@ -142,7 +146,7 @@ def grant(params: Mapping[str, str], api_keys: Mapping[str, str]) -> str | Grant
 
     Open mode (``api_keys`` empty): any non-empty client id and secret pass.
     """
-    if params.get("grant_type") != "client_credentials":
+    if params.get("grant_type") != wire.OAUTH_GRANT_TYPE:
         return UNSUPPORTED_GRANT
     client_id = params.get("client_id", "")
     secret = params.get("client_secret", "")
@@ -193,7 +197,7 @@ def bearer_key(authorization: str | None) -> str:
     if not authorization:
         return ""
     scheme, _, key = authorization.strip().partition(" ")
-    return key.strip() if scheme.lower() == "bearer" else ""
+    return key.strip() if scheme.lower() == _BEARER else ""
 
 
 def _utc_text(when: datetime) -> str:
@@ -228,7 +232,7 @@ class ApiKeyStore:
         """A short-term key for IAM access key ``access_key``, valid ``lifetime`` seconds:
         the BCE-BEARER reply body (protocol-v2.md)."""
         ident = "".join(secrets.choice(_ALNUM) for _ in range(20))
-        token = f"bce-v3/ALTAK-{ident}/{secrets.token_hex(20)}"
+        token = f"{_MINTED_PREFIX}{ident}/{secrets.token_hex(20)}"
         created = datetime.now(timezone.utc).replace(microsecond=0)
         with self._lock:
             if len(self._minted) >= _PRUNE_AT:

@@ -27,13 +27,15 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .._protocol import wire
 from .engine import Rule, as_rule
 from .faults import Fault, as_fault
 from .ratelimit import RateLimits
 
-DEFAULT_API_PREFIX = "/rpc/2.0/ai_custom/v1/wenxinworkshop"
-DEFAULT_V2_PREFIX = "/v2"  # protocol-v2.md: the OpenAI base URL is https://qianfan.baidubce.com/v2
-DEFAULT_TOKEN_LIFETIME = 2_592_000  # 30 days, what Baidu's OAuth answers (protocol.md s. 1).
+DEFAULT_API_PREFIX = wire.V1_API_PREFIX
+# protocol-v2.md: the OpenAI base URL is https://qianfan.baidubce.com/v2
+DEFAULT_V2_PREFIX = wire.V2_PREFIX
+DEFAULT_TOKEN_LIFETIME = wire.OAUTH_LIFETIME  # 30 days, what Baidu's OAuth answers.
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 
 

@@ -23,11 +23,13 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import parse_qsl
 
+from .._protocol import wire
 from .auth import check_signature
-from .wire import Exchange, RouteApp, seconds_header
+from .wire import _RETRY_AFTER, Exchange, RouteApp, seconds_header
 
-BEARER_PATH = "/v1/BCE-BEARER/token"
-MIN_LIFETIME, MAX_LIFETIME, DEFAULT_LIFETIME = 300, 2_592_000, 1800
+_AUTHORIZATION = wire.AUTHORIZATION_HEADER.encode()
+_ERROR_CODE = wire.BCE_ERROR_CODE_HEADER_SENT.encode()
+_ERROR_MESSAGE = wire.BCE_ERROR_MESSAGE_HEADER_SENT.encode()
 
 # BCE's public error codes: (HTTP status, message). Statuses for the signature failures follow
 # the local server's rule: 401 for a bad or missing signature, 403 for an unknown access key.
@@ -45,7 +47,11 @@ BCE_ERRORS: dict[str, tuple[int, str]] = {
     "RequestExpired": (401, "Request has expired."),
     "InvalidAccessKeyId": (403, "The Access Key ID you provided does not exist."),
     "AccessDenied": (403, "Access denied."),
-    "InvalidParameter": (400, "expireInSeconds must be an integer from 300 to 2592000."),
+    "InvalidParameter": (
+        400,
+        f"{wire.BEARER_LIFETIME_PARAM} must be an integer from {wire.BEARER_MIN_LIFETIME} "
+        f"to {wire.BEARER_MAX_LIFETIME}.",
+    ),
     "MethodNotAllowed": (405, "The specified method is not allowed against this resource."),
     "RequestLimitExceeded": (429, "Request rate limit exceeded."),
     "InternalError": (500, "We encountered an internal error. Please try again."),
@@ -64,12 +70,12 @@ def status_code(status: int) -> str:
 def lifetime(value: str | None) -> int | None:
     """``expireInSeconds`` as seconds (1800 when absent), or None when it is not allowed."""
     if value is None:
-        return DEFAULT_LIFETIME
+        return wire.BEARER_DEFAULT_LIFETIME
     text = value.strip()
     if not (text.isascii() and text.isdigit()):
         return None
     seconds = int(text)
-    return seconds if MIN_LIFETIME <= seconds <= MAX_LIFETIME else None
+    return seconds if wire.BEARER_MIN_LIFETIME <= seconds <= wire.BEARER_MAX_LIFETIME else None
 
 
 async def send_bce_error(
@@ -83,8 +89,8 @@ async def send_bce_error(
     table_status, table_message = BCE_ERRORS.get(code, BCE_ERRORS["InternalError"])
     text = message or table_message
     headers = [
-        (b"X-Bce-Error-Code", code.encode()),
-        (b"X-Bce-Error-Message", text.encode("latin-1", "replace")),
+        (_ERROR_CODE, code.encode()),
+        (_ERROR_MESSAGE, text.encode("latin-1", "replace")),
         *(extra_headers or ()),
     ]
     await ex.send_json(
@@ -125,13 +131,13 @@ class IamApp(RouteApp):
             if fault is not None and fault.kind == "http_status" and fault.status is not None:
                 extra = []
                 if fault.retry_after is not None:
-                    extra.append((b"Retry-After", seconds_header(fault.retry_after)))
+                    extra.append((_RETRY_AFTER, seconds_header(fault.retry_after)))
                 code = status_code(fault.status)
                 await send_bce_error(
                     ex, code, fault.error_msg, status=fault.status, extra_headers=extra
                 )
                 return
-        authorization = ex.header(b"authorization")
+        authorization = ex.header(_AUTHORIZATION)
         if not authorization:
             await send_bce_error(ex, "InvalidHTTPAuthHeader", "Missing Authorization header.")
             return
@@ -149,7 +155,7 @@ class IamApp(RouteApp):
             await send_bce_error(ex, reason or "SignatureDoesNotMatch")
             return
         ex.entry.key = key
-        seconds = lifetime(ex.query.get("expireInSeconds"))
+        seconds = lifetime(ex.query.get(wire.BEARER_LIFETIME_PARAM))
         if seconds is None:
             await send_bce_error(ex, "InvalidParameter")
             return

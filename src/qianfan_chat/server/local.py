@@ -26,6 +26,7 @@ from typing import Any
 
 import uvicorn
 
+from .._protocol import wire
 from .app import create_app
 from .config import ServerConfig
 from .connections import protocol_class
@@ -154,7 +155,7 @@ class LocalServer:
 
     def chat_url(self, suffix: str) -> str:
         """The v1 chat URL for an endpoint suffix, e.g. ``chat_url("eb-instant")``."""
-        return self.url(f"{self.config.api_prefix}/chat/{suffix}")
+        return self.url(self.state.chat_prefix + suffix)
 
     @property
     def v2_base_url(self) -> str:
@@ -164,7 +165,7 @@ class LocalServer:
     @property
     def v2_chat_url(self) -> str:
         """``{v2_base_url}/chat/completions``."""
-        return self.v2_base_url + "/chat/completions"
+        return self.base_url + self.state.v2_chat_path
 
     # Scripting
 
@@ -212,13 +213,15 @@ class LocalServer:
 
     def issue_token(self, key: str = "local-test-ak") -> str:
         """An access token for ``key`` without the OAuth round trip."""
-        return str(self.state.tokens.issue(key)["access_token"])
+        return str(self.state.tokens.issue(key)[wire.ACCESS_TOKEN_PARAM])
 
     def expire_token(self, token: str) -> bool:
         """Expire an issued token now (the next call with it gets error 111)."""
         return self.state.tokens.expire(token)
 
-    def issue_api_key(self, access_key: str = "local-test-ak", expires_in: int = 1800) -> str:
+    def issue_api_key(
+        self, access_key: str = "local-test-ak", expires_in: int = wire.BEARER_DEFAULT_LIFETIME
+    ) -> str:
         """A short-term v2 key (``bce-v3/ALTAK-...``) valid ``expires_in`` seconds, as the
         BCE-BEARER route mints it, without the signed round trip."""
         return self.state.api_keys.mint(access_key, expires_in)["token"]

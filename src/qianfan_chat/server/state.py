@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._protocol import wire
 from .._protocol.models_v1 import DEFAULT_MAX_INPUT_TOKENS, model_table
 from .._protocol.models_v2 import DEFAULT_CONTEXT_TOKENS, V2_MODEL_SPECS
 from .auth import ApiKeyStore, TokenStore
@@ -90,9 +91,10 @@ class ServerState:
         self.log = RequestLog(config.log_size, config.log_body_chars)
         self.connections = ConnectionRegistry()
         self.targets = chat_targets(list(config.custom_endpoints))
-        self.chat_prefix = f"{config.api_prefix}/chat/"
+        self.chat_prefix = config.api_prefix + wire.V1_CHAT_SEGMENT
         self.v2_targets = v2_targets(list(config.custom_endpoints))
-        self.v2_chat_path = f"{config.v2_prefix}/chat/completions"
+        # The chat path after the default prefix, under the configured one.
+        self.v2_chat_path = config.v2_prefix + wire.V2_CHAT_PATH[len(wire.V2_PREFIX) :]
 
     def reset(self) -> None:
         """Back to the start-up state: the configured rules, faults (random sequence restarted

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from .._protocol import wire
 from .._protocol.rules_v1 import check_body, truncate_history
 from .._protocol.tokens import estimate_tokens, message_tokens, prompt_tokens
 from .auth import IAM_FAILED, GrantError, check_signature, grant
@@ -27,7 +28,7 @@ from .faults import Fault
 from .state import ChatTarget
 from .wire import Exchange, RouteApp, dumps, reply_id
 
-OAUTH_PATH = "/oauth/2.0/token"
+_AUTHORIZATION = wire.AUTHORIZATION_HEADER.encode()
 UNSUPPORTED = 3
 INTERNAL = 336000
 TOO_LARGE = 336001
@@ -50,7 +51,7 @@ class V1App(RouteApp):
             if target is not None:
                 await self.chat(ex, target)
                 return
-        elif path == OAUTH_PATH:
+        elif path == wire.OAUTH_PATH:
             await self.oauth(ex)
             return
         await ex.send_error(UNSUPPORTED)
@@ -100,7 +101,7 @@ class V1App(RouteApp):
         state = self.state
         if token:
             return state.tokens.check(token)
-        authorization = ex.header(b"authorization")
+        authorization = ex.header(_AUTHORIZATION)
         if authorization is None:
             return None, 110  # No credentials at all: Baidu answers "token invalid".
         query = parse_qsl(ex.scope["query_string"].decode("latin-1"), keep_blank_values=True)
@@ -131,13 +132,13 @@ class V1App(RouteApp):
             data = _INVALID
         is_dict = isinstance(data, dict)
         stream = is_dict and data.get("stream") is True
-        token = ex.query.get("access_token")
+        token = ex.query.get(wire.ACCESS_TOKEN_PARAM)
         cut: Fault | None = None
         plan = state.faults.pick(
             route="v1", path=ex.path, model_keys=target.keys, stream=stream, has_token=bool(token)
         )
         if plan is not None:
-            answered, fault = await self.apply_plan(ex, plan, ex.query.get("access_token", ""))
+            answered, fault = await self.apply_plan(ex, plan, token or "")
             if answered:
                 return
             if fault is not None and fault.kind == "stream_cut":

@@ -28,6 +28,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._protocol import wire
 from .._protocol.codes import V2_ERRORS
 from .._protocol.content import content_text
 from .._protocol.models_v2 import MIN_OUTPUT_TOKENS
@@ -41,7 +42,9 @@ from .state import V2Target
 from .v2_format import Answer, Call, chunks, completion, content_pieces, error_body, finish_reason
 from .wire import Exchange, RouteApp, call_id, dumps, reply_id
 
-REQUEST_ID_HEADER = b"X-Request-Id"
+REQUEST_ID_HEADER = wire.V2_REQUEST_ID_HEADER_SENT.encode()
+_AUTHORIZATION = wire.AUTHORIZATION_HEADER.encode()
+_APPID = wire.APPID_HEADER.encode()
 _INVALID = object()
 _NOT_FOUND = ("not_found", "invalid_request_error")  # No documented v2 code: OpenAI's reading.
 
@@ -171,7 +174,7 @@ class V2App(RouteApp):
             or V1_TOKEN_RE.fullmatch(key)
         ):
             return "invalid_iam_token"
-        appid = ex.header(b"appid")
+        appid = ex.header(_APPID)
         if appid is not None and state.app_ids and appid.strip() not in state.app_ids:
             return "invalid_appid"
         return None
@@ -195,7 +198,7 @@ class V2App(RouteApp):
         stream = is_dict and data.get("stream") is True
         model = data.get("model") if is_dict else None
         target = state.v2_targets.get(model) if isinstance(model, str) else None
-        key = bearer_key(ex.header(b"authorization"))
+        key = bearer_key(ex.header(_AUTHORIZATION))
         cut: Fault | None = None
         plan = state.faults.pick(
             route="v2",

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
 
+from .._protocol import wire
 from .._protocol.codes import V1_MESSAGES
 from .connections import ConnectionRegistry
 from .log import LogEntry, RequestLog
@@ -37,7 +38,8 @@ logger = logging.getLogger("qianfan_chat.server")
 Headers = list[tuple[bytes, bytes]]
 JSON_TYPE = b"application/json; charset=utf-8"
 SSE_TYPE = b"text/event-stream; charset=utf-8"
-BCE_REQUEST_ID = b"X-Bce-Request-Id"
+BCE_REQUEST_ID = wire.V1_REQUEST_ID_HEADER_SENT.encode()
+_RETRY_AFTER = wire.RETRY_AFTER_HEADER_SENT.encode()
 
 
 class ConnectionDropped(Exception):
@@ -322,7 +324,7 @@ class RouteApp:
         if fault.kind in ("error_code", "http_status"):
             extra = []
             if fault.retry_after is not None:
-                extra.append((b"Retry-After", seconds_header(fault.retry_after)))
+                extra.append((_RETRY_AFTER, seconds_header(fault.retry_after)))
             await self.fault_error(ex, fault, extra)
             return True, None
         if fault.kind == "expire_token":
