@@ -336,7 +336,7 @@ class ChatCompletion:
             content=action.content,
             timeout=action.timeout,
         )
-        logger.debug("POST %s", redact(str(request.url)))
+        logger.debug("%s %s", action.method, redact(str(request.url)))
         try:
             return client.send(request, stream=action.stream)
         except httpx.HTTPError as exc:
@@ -511,7 +511,7 @@ class ChatCompletion:
             content=action.content,
             timeout=action.timeout,
         )
-        logger.debug("POST %s", redact(str(request.url)))
+        logger.debug("%s %s", action.method, redact(str(request.url)))
         try:
             return await client.send(request, stream=action.stream)
         except httpx.HTTPError as exc:

@@ -27,12 +27,61 @@ import httpx
 from . import _wire
 from ._config import ApiVersion
 from ._errors import APIConnectionError, APITimeoutError, StreamInterruptedError
+from ._protocol import wire
 from ._protocol.sse import SSEDecoder
 from ._response import QfResponse
 
 
+class _V1Chunks:
+    """v1 stream facts: the chunk with ``is_end`` (or a ``function_call``) is the last one and
+    carries the usage; ``result`` pieces make the text."""
+
+    last_event = "is_end"
+
+    @staticmethod
+    def is_end_marker(data: str) -> bool:
+        return False
+
+    @staticmethod
+    def absorb(state: StreamState, body: dict[str, Any]) -> None:
+        result = body.get("result")
+        if isinstance(result, str) and result:
+            state.parts.append(result)
+        if body.get("is_end", False) or body.get("function_call"):
+            state.usage = body.get("usage")
+            state.end()
+
+
+class _V2Chunks:
+    """v2 stream facts: ``data: [DONE]`` ends it; choice 0's ``delta.content`` pieces make the
+    text; usage is the last chunk that has one (running counts end in the total). A stream cut
+    after a ``finish_reason`` is complete, merely without usage."""
+
+    last_event = wire.V2_STREAM_END
+
+    @staticmethod
+    def is_end_marker(data: str) -> bool:
+        return data.strip() == wire.V2_STREAM_END
+
+    @staticmethod
+    def absorb(state: StreamState, body: dict[str, Any]) -> None:
+        for choice in body.get("choices") or ():
+            delta = choice.get("delta") or {}
+            content = delta.get("content")
+            if isinstance(content, str) and content and choice.get("index", 0) == 0:
+                state.parts.append(content)
+            if choice.get("finish_reason"):
+                state.complete = True
+        if body.get("usage"):
+            state.usage = body["usage"]
+
+
+_CHUNKS: dict[ApiVersion, type[_V1Chunks] | type[_V2Chunks]] = {1: _V1Chunks, 2: _V2Chunks}
+
+
 class StreamState:
-    """Pure stream decoding: bytes in, chunks out."""
+    """Pure stream decoding: bytes in, chunks out. What differs by API version is in its
+    chunk reader (``_V1Chunks`` / ``_V2Chunks``), chosen once."""
 
     def __init__(
         self,
@@ -41,8 +90,8 @@ class StreamState:
         statistic: dict[str, Any],
         version: ApiVersion,
     ):
-        self.version = version
-        self.finished = False  # v2: a choice reported its finish_reason
+        self.reader = _CHUNKS[version]
+        self.complete = False  # the answer is whole even if the end marker never comes
         self.status = status
         self.headers = headers
         self.statistic = statistic
@@ -56,11 +105,12 @@ class StreamState:
 
     def _chunks(self, events: list[Any]) -> list[QfResponse]:
         out = []
+        reader = self.reader
         for event in events:
             if self.ended:
                 break
-            if self.version == 2 and event.data.strip() == "[DONE]":
-                self._end()
+            if reader.is_end_marker(event.data):
+                self.end()
                 continue
             body = _wire.chunk_body(event, self.status, self.headers)
             if self.request_id is None:
@@ -68,30 +118,11 @@ class StreamState:
             if self.chunks == 0:
                 self.statistic["first_token_latency"] = time.perf_counter() - self.started
             self.chunks += 1
-            if self.version == 2:
-                self._v2_chunk(body)
-            else:
-                result = body.get("result")
-                if isinstance(result, str) and result:
-                    self.parts.append(result)
-                if body.get("is_end", False) or body.get("function_call"):
-                    self.usage = body.get("usage")
-                    self._end()
+            reader.absorb(self, body)
             out.append(QfResponse(self.status, self.headers, body, self.statistic, self.request_id))
         return out
 
-    def _v2_chunk(self, body: dict[str, Any]) -> None:
-        for choice in body.get("choices") or ():
-            delta = choice.get("delta") or {}
-            content = delta.get("content")
-            if isinstance(content, str) and content and choice.get("index", 0) == 0:
-                self.parts.append(content)
-            if choice.get("finish_reason"):
-                self.finished = True
-        if body.get("usage"):
-            self.usage = body["usage"]  # the last one seen: running counts end in the total
-
-    def _end(self) -> None:
+    def end(self) -> None:
         self.ended = True
         self.statistic["total_latency"] = (
             self.statistic.get("total_latency", 0.0) + time.perf_counter() - self.started
@@ -105,11 +136,10 @@ class StreamState:
         chunks = self._chunks(self.decoder.flush())
         if self.ended:
             return chunks
-        if self.version == 2 and self.finished:
-            self._end()
+        if self.complete:
+            self.end()
             return chunks
-        last = "[DONE]" if self.version == 2 else "is_end"
-        raise self.interrupted(f"the stream ended before its last event ({last})")
+        raise self.interrupted(f"the stream ended before its last event ({self.reader.last_event})")
 
     def interrupted(self, why: str) -> StreamInterruptedError:
         return StreamInterruptedError(

@@ -1,5 +1,6 @@
-"""The v1 ("wenxinworkshop") chat protocol as pure functions: build the body, check it, read
-replies, errors, stream chunks and OAuth token replies. No I/O here.
+"""The client's side of the v1 ("wenxinworkshop") chat protocol as pure functions: resolve the
+model, build the path and the body, check it (the rules are :mod:`._protocol.rules_v1`'s), and
+read the OAuth token reply. Replies and their errors are read by :mod:`._wire`. No I/O here.
 
 Spec: ``shared/docs/protocol.md`` section 1 and seed document 001.
 """

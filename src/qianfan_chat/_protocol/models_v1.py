@@ -28,9 +28,7 @@ class ModelSpec:
     name: str
     endpoint: str  # path after the API prefix, e.g. "/chat/eb-instant"
     optional: frozenset[str]
-    max_input_chars: int | None = None
     max_input_tokens: int | None = None
-    deprecated: bool = False
 
     @property
     def suffix(self) -> str:
@@ -76,9 +74,7 @@ def _build(data: dict[str, Any]) -> ModelTable:
             name=name,
             endpoint=row["endpoint"],
             optional=frozenset(row.get("optional", ())),
-            max_input_chars=row.get("max_input_chars"),
             max_input_tokens=row.get("max_input_tokens"),
-            deprecated=bool(row.get("deprecated", False)),
         )
     by_lower = {name.lower(): spec for name, spec in models.items()}
     for alias, target in data.get("seed_names", {}).items():

@@ -19,10 +19,6 @@ RESPONSE_FORMATS = ("text", "json_object", "json_schema")
 _BOOL_KEYS = ("stream", "parallel_tool_calls", "enable_thinking")
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _msg(field: str, rule: str, message: str = "Invalid messages") -> Violation:
     return Violation("invalid_messages", message, field, rule)
 

@@ -39,7 +39,9 @@ BCE_ERROR_CODE_HEADER_SENT: Final = "X-Bce-Error-Code"
 BCE_ERROR_MESSAGE_HEADER_SENT: Final = "X-Bce-Error-Message"
 RETRY_AFTER_HEADER_SENT: Final = "Retry-After"
 BEARER_SCHEME: Final = "Bearer"
-BCE_AUTH_PREFIX: Final = "bce-auth-v1/"  # the IAM signature's authorization value
+
+# -- streams -------------------------------------------------------------------------------
+V2_STREAM_END: Final = "[DONE]"  # the data of a v2 stream's last event
 
 # -- v1 OAuth (protocol.md section 1) --------------------------------------------------------
 ACCESS_TOKEN_PARAM: Final = "access_token"  # v1 chat carries the token in the query

@@ -9,10 +9,7 @@ from typing import Any, TextIO
 
 import click
 
-from .._client import ChatCompletion
-from .._errors import QianfanError
-from .._messages import Messages
-from .._response import QfResponse
+from .. import ChatCompletion, Messages, QfResponse, QianfanError
 
 _common = [
     click.option("--model", "-m", default=None, help="Model name (default ERNIE-Bot-turbo)."),

@@ -161,6 +161,8 @@ def run(config: Any, *, access_log: bool = False) -> None:
 def _banner(console: Any, config: Any, state: Any, base_url: str) -> None:
     from rich.markup import escape
 
+    from .._protocol import wire
+
     mode = (
         "open mode (any non-empty AK/SK pair gets a token)"
         if config.open_mode
@@ -173,9 +175,9 @@ def _banner(console: Any, config: Any, state: Any, base_url: str) -> None:
         else f"{len(config.api_keys)} configured API key(s)"
     )
     console.print(f"  OAuth: {mode}; IAM keys: {len(config.iam_keys)}")
-    console.print(escape(f"  chat:  {base_url}{config.api_prefix}/chat/{{suffix}}"))
+    console.print(escape(f"  chat:  {base_url}{config.api_prefix}{wire.V1_CHAT_SEGMENT}{{suffix}}"))
     console.print(escape(f"  v2:    {base_url}{config.v2_prefix}  (OpenAI base URL; {v2_mode})"))
-    console.print(escape(f"  v2 keys from IAM keys: {base_url}/v1/BCE-BEARER/token"))
+    console.print(escape(f"  v2 keys from IAM keys: {base_url}{wire.BEARER_PATH}"))
     if config.custom_endpoints:
         console.print(escape(f"  custom endpoints: {', '.join(config.custom_endpoints)}"))
     limits = config.rate_limits.to_dict()
