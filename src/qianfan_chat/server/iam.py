@@ -20,12 +20,10 @@ headers: 401 ``InvalidHTTPAuthHeader`` (missing or malformed), ``SignatureDoesNo
 
 from __future__ import annotations
 
-import asyncio
-from urllib.parse import parse_qsl
-
 from .._protocol import wire
-from .auth import check_signature
-from .wire import _RETRY_AFTER, Exchange, RouteApp, seconds_header
+from .faults import Fault
+from .routing import RouteApp
+from .wire import Exchange
 
 _AUTHORIZATION = wire.AUTHORIZATION_HEADER.encode()
 _ERROR_CODE = wire.BCE_ERROR_CODE_HEADER_SENT.encode()
@@ -110,6 +108,16 @@ class IamApp(RouteApp):
     async def internal_error(self, ex: Exchange) -> None:
         await send_bce_error(ex, "InternalError")
 
+    async def fault_error(
+        self, ex: Exchange, fault: Fault, extra_headers: list[tuple[bytes, bytes]]
+    ) -> None:
+        # Only http_status faults get here (FaultInjector.pick skips error_code on this route),
+        # and those always have a status.
+        status = fault.status or 500
+        await send_bce_error(
+            ex, status_code(status), fault.error_msg, status=status, extra_headers=extra_headers
+        )
+
     async def token(self, ex: Exchange) -> None:
         state = self.state
         config = state.config
@@ -119,38 +127,15 @@ class IamApp(RouteApp):
         if await ex.read_body(config.max_body_bytes) is None:
             await send_bce_error(ex, "InvalidParameter", "request body too large", status=413)
             return
+        # No token or stream here: only latency, drop and http_status faults can fire.
         plan = state.faults.pick(route="iam", path=ex.path)
-        if plan is not None:
-            ex.entry.faults = plan.fired
-            if plan.latency:
-                await asyncio.sleep(plan.latency)
-            fault = plan.fault
-            if fault is not None and fault.kind == "drop":
-                await ex.drop()
-                return
-            if fault is not None and fault.kind == "http_status" and fault.status is not None:
-                extra = []
-                if fault.retry_after is not None:
-                    extra.append((_RETRY_AFTER, seconds_header(fault.retry_after)))
-                code = status_code(fault.status)
-                await send_bce_error(
-                    ex, code, fault.error_msg, status=fault.status, extra_headers=extra
-                )
-                return
+        if plan is not None and (await self.apply_plan(ex, plan))[0]:
+            return
         authorization = ex.header(_AUTHORIZATION)
         if not authorization:
             await send_bce_error(ex, "InvalidHTTPAuthHeader", "Missing Authorization header.")
             return
-        query = parse_qsl(ex.scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        key, reason = check_signature(
-            authorization=authorization,
-            method=ex.method,
-            path=ex.path,
-            query=query,
-            headers=ex.headers_dict(),
-            iam_keys=config.iam_keys,
-            check_expiry=config.iam_check_expiry,
-        )
+        key, reason = self.check_request_signature(ex, authorization)
         if key is None:
             await send_bce_error(ex, reason or "SignatureDoesNotMatch")
             return

@@ -21,12 +21,13 @@ from urllib.parse import parse_qsl
 from .._protocol import wire
 from .._protocol.rules_v1 import check_body, truncate_history
 from .._protocol.tokens import estimate_tokens, message_tokens, prompt_tokens
-from .auth import IAM_FAILED, GrantError, check_signature, grant
+from .auth import IAM_FAILED, GrantError, grant
 from .codemap import v1_message
 from .engine import EngineReply, EngineRequest, split_text
 from .faults import Fault
+from .routing import RouteApp
 from .state import ChatTarget
-from .wire import Exchange, RouteApp, dumps, reply_id
+from .wire import Exchange, dumps, reply_id
 
 _AUTHORIZATION = wire.AUTHORIZATION_HEADER.encode()
 UNSUPPORTED = 3
@@ -98,22 +99,12 @@ class V1App(RouteApp):
         await ex.send_json(state.tokens.issue(result))
 
     def _authenticate(self, ex: Exchange, token: str | None) -> tuple[str | None, int | None]:
-        state = self.state
         if token:
-            return state.tokens.check(token)
+            return self.state.tokens.check(token)
         authorization = ex.header(_AUTHORIZATION)
         if authorization is None:
             return None, 110  # No credentials at all: Baidu answers "token invalid".
-        query = parse_qsl(ex.scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        key, _reason = check_signature(
-            authorization=authorization,
-            method=ex.method,
-            path=ex.path,
-            query=query,
-            headers=ex.headers_dict(),
-            iam_keys=state.config.iam_keys,
-            check_expiry=state.config.iam_check_expiry,
-        )
+        key, _reason = self.check_request_signature(ex, authorization)
         return (key, None) if key is not None else (None, IAM_FAILED)
 
     async def chat(self, ex: Exchange, target: ChatTarget) -> None:

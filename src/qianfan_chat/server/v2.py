@@ -38,9 +38,10 @@ from .auth import V1_TOKEN_RE, bearer_key
 from .codemap import Code, to_v2, v2_error
 from .engine import EngineReply, EngineRequest, abbreviate, truncate_reply
 from .faults import Fault
+from .routing import RouteApp
 from .state import V2Target
 from .v2_format import Answer, Call, chunks, completion, content_pieces, error_body, finish_reason
-from .wire import Exchange, RouteApp, call_id, dumps, reply_id
+from .wire import Exchange, call_id, dumps, reply_id
 
 REQUEST_ID_HEADER = wire.V2_REQUEST_ID_HEADER_SENT.encode()
 _AUTHORIZATION = wire.AUTHORIZATION_HEADER.encode()

@@ -1,7 +1,8 @@
 """One HTTP exchange on a Baidu route, at the raw ASGI level: read the body (bounded), answer
 JSON or an SSE stream with Baidu's headers, drop the connection, and log it all. Shared by the
-v1, v2 and BCE-BEARER routes; only the request-id header differs (v1 and BCE send
-``X-Bce-Request-Id``, v2 echoes ``X-Request-Id``).
+v1, v2 and BCE-BEARER routes, whatever their error shapes; only the request-id header differs
+(v1 and BCE send ``X-Bce-Request-Id``, v2 echoes ``X-Request-Id``). Routing and faults are
+:mod:`.routing`'s.
 
 Raw ASGI rather than Starlette request/response objects: the hot path then does no extra
 copies, and the faults need control below what a response object offers (abort mid-stream,
@@ -10,36 +11,25 @@ reply before the body is read).
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import random
 import string
 import time
 import uuid
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
 
-from .._protocol import wire
 from .._protocol.codes import V1_MESSAGES
 from .connections import ConnectionRegistry
 from .log import LogEntry, RequestLog
 from .ratelimit import RateLimiter
 
-if TYPE_CHECKING:
-    from .faults import Fault, FaultPlan
-    from .state import ServerState
-
-logger = logging.getLogger("qianfan_chat.server")
-
 Headers = list[tuple[bytes, bytes]]
 JSON_TYPE = b"application/json; charset=utf-8"
 SSE_TYPE = b"text/event-stream; charset=utf-8"
-BCE_REQUEST_ID = wire.V1_REQUEST_ID_HEADER_SENT.encode()
-_RETRY_AFTER = wire.RETRY_AFTER_HEADER_SENT.encode()
 
 
 class ConnectionDropped(Exception):
@@ -60,11 +50,6 @@ def reply_id() -> str:
 def call_id() -> str:
     """An OpenAI-like tool call id, e.g. ``call_0a1b2c...`` (24 characters after ``call_``)."""
     return "call_" + "".join(_ids.choices(_ID_CHARS, k=24))
-
-
-def seconds_header(value: float) -> bytes:
-    """A ``Retry-After`` value: whole seconds as an integer, else as given."""
-    return str(int(value) if float(value).is_integer() else value).encode()
 
 
 def dumps(obj: Any) -> bytes:
@@ -101,7 +86,7 @@ class Exchange:
         log: RequestLog,
         limiter: RateLimiter,
         connections: ConnectionRegistry,
-        request_id_header: bytes = BCE_REQUEST_ID,
+        request_id_header: bytes,
     ) -> None:
         """``request_id_header``: the header (any case) whose request value is echoed in the
         reply under the same name; a fresh UUID when the request has none."""
@@ -261,81 +246,3 @@ class Exchange:
         # it does not complain that the app returned without answering.
         while (await self.receive())["type"] != "http.disconnect":
             pass
-
-
-class RouteApp:
-    """Base of the route apps (v1, v2, BCE-BEARER): one :class:`Exchange` per HTTP request, and
-    a catch-all that turns an unexpected exception into the route's own internal-error answer
-    (or a dropped connection once the answer has started), so a bad request never gets a
-    traceback and the server keeps serving."""
-
-    request_id_header: bytes = BCE_REQUEST_ID
-
-    def __init__(self, state: ServerState) -> None:
-        self.state = state
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        state = self.state
-        ex = Exchange(
-            scope,
-            receive,
-            send,
-            log=state.log,
-            limiter=state.limiter,
-            connections=state.connections,
-            request_id_header=self.request_id_header,
-        )
-        try:
-            await self.handle(ex)
-        except ConnectionDropped:
-            raise
-        except Exception:
-            logger.exception("internal error answering %s %s", scope["method"], scope["path"])
-            if ex.started:
-                await ex.drop()
-            else:
-                await self.internal_error(ex)
-
-    async def handle(self, ex: Exchange) -> None:
-        """Answer the request."""
-        raise NotImplementedError
-
-    async def internal_error(self, ex: Exchange) -> None:
-        """Answer with this route's internal-error shape."""
-        raise NotImplementedError
-
-    async def apply_plan(
-        self, ex: Exchange, plan: FaultPlan, credential: str = ""
-    ) -> tuple[bool, Fault | None]:
-        """Apply a fault plan: ``(answered, fault left for later)``. ``answered`` is True when
-        a fault answered or dropped the request; ``expire_token`` expires ``credential`` here;
-        ``stream_cut`` is returned for the stream to apply."""
-        ex.entry.faults = plan.fired
-        if plan.latency:
-            await asyncio.sleep(plan.latency)
-        fault = plan.fault
-        if fault is None:
-            return False, None
-        if fault.kind == "drop":
-            await ex.drop()
-            return True, None
-        if fault.kind in ("error_code", "http_status"):
-            extra = []
-            if fault.retry_after is not None:
-                extra.append((_RETRY_AFTER, seconds_header(fault.retry_after)))
-            await self.fault_error(ex, fault, extra)
-            return True, None
-        if fault.kind == "expire_token":
-            self.expire(credential)
-        return False, fault
-
-    async def fault_error(
-        self, ex: Exchange, fault: Fault, extra_headers: list[tuple[bytes, bytes]]
-    ) -> None:
-        """Answer an ``error_code`` / ``http_status`` fault in this route's error shape."""
-        raise NotImplementedError
-
-    def expire(self, credential: str) -> None:
-        """Expire the token or key the request presented (the ``expire_token`` fault)."""
