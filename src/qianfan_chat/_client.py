@@ -38,9 +38,6 @@ from ._flow import (
     reply,
 )
 from ._logging import install_redaction, logger, redact
-from ._protocol import wire
-from ._protocol.models_v1 import ModelSpec
-from ._protocol.models_v2 import DEFAULT_V2_MODEL
 from ._response import QfResponse
 from ._retry import RetryPolicy
 from ._stream import AsyncChatStream, ChatStream
@@ -172,8 +169,11 @@ class ChatCompletion:
         self._model = model
         self._endpoint = endpoint
         self._api_path = api_path
-        self._spec: ModelSpec | None = (
-            None if (endpoint or api_path or settings.version == 2) else _v1.resolve_model(model)
+        # The version's request builder, chosen once (v1 resolves the model now).
+        self._requests: _v1.V1Requests | _v2.V2Requests = (
+            _v2.V2Requests(settings, model, endpoint)
+            if settings.version == 2
+            else _v1.V1Requests(settings, model, endpoint, api_path)
         )
         if isinstance(http_client, httpx.AsyncClient):
             async_http_client, http_client = http_client, None
@@ -259,18 +259,6 @@ class ChatCompletion:
 
     # -- preparing a call (pure) ------------------------------------------------------------
 
-    def _target(self, model: str | None, endpoint: str | None) -> tuple[str, ModelSpec | None]:
-        if endpoint:
-            return _v1.chat_path(self.api_prefix, spec=None, endpoint=endpoint), None
-        if model is not None:
-            spec = _v1.resolve_model(model)
-            return _v1.chat_path(self.api_prefix, spec=spec, endpoint=None), spec
-        if self.api_path:
-            return "/" + self.api_path.lstrip("/"), None
-        if self.endpoint:
-            return _v1.chat_path(self.api_prefix, spec=None, endpoint=self.endpoint), None
-        return _v1.chat_path(self.api_prefix, spec=self._spec, endpoint=None), self._spec
-
     def _prepare(
         self,
         messages: Iterable[Mapping[str, Any]],
@@ -284,20 +272,14 @@ class ChatCompletion:
         request_id: str | None,
         params: Mapping[str, Any],
     ) -> CallSpec:
-        if self.version == 2:
-            name = model or endpoint or self.model or self.endpoint or DEFAULT_V2_MODEL
-            body = _v2.build_body(name, messages, params, stream=stream)
-            _v2.validate(body)
-            url = self.base_url + wire.V2_CHAT_PATH
-            headers = {wire.V2_REQUEST_ID_HEADER: request_id} if request_id else {}
-            if self.appid:
-                headers[wire.APPID_HEADER] = self.appid
-        else:
-            path, spec = self._target(model, endpoint)
-            body = _v1.build_body(messages, params, stream=stream)
-            _v1.validate(body, spec)
-            url = self.base_url + path
-            headers = {wire.V1_REQUEST_ID_HEADER: request_id} if request_id else {}
+        url, body, headers = self._requests.build(
+            messages,
+            params,
+            model=model,
+            endpoint=endpoint,
+            stream=stream,
+            request_id=request_id,
+        )
         policy = RetryPolicy(
             self.retry_count if retry_count is None else retry_count,
             self.backoff_factor if backoff_factor is None else backoff_factor,

@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._errors import AuthenticationError, InvalidRequestError, UnknownModelError
 from ._protocol import wire
 from ._protocol.models_v1 import ModelSpec, model_table
 from ._protocol.rules_v1 import check_body
 from ._wire import error_from, request_id
+
+if TYPE_CHECKING:
+    from ._config import Settings
 
 
 class UnlistedParameterWarning(UserWarning):
@@ -43,6 +46,51 @@ def chat_path(prefix: str, *, spec: ModelSpec | None, endpoint: str | None) -> s
         return prefix + wire.V1_CHAT_SEGMENT + endpoint.strip("/")
     assert spec is not None
     return prefix + spec.endpoint
+
+
+class V1Requests:
+    """How a client builds its v1 requests: the route it was made for (a model of the table,
+    resolved now so an unknown name fails at construction; a deployed ``endpoint``; or an
+    ``api_path`` used verbatim), and per call the URL, the checked body and the headers."""
+
+    def __init__(
+        self, settings: Settings, model: str | None, endpoint: str | None, api_path: str | None
+    ) -> None:
+        self.settings = settings
+        self.endpoint = endpoint
+        self.api_path = api_path
+        self.spec = None if (endpoint or api_path) else resolve_model(model)
+
+    def _target(self, model: str | None, endpoint: str | None) -> tuple[str, ModelSpec | None]:
+        prefix = self.settings.api_prefix
+        if endpoint:
+            return chat_path(prefix, spec=None, endpoint=endpoint), None
+        if model is not None:
+            spec = resolve_model(model)
+            return chat_path(prefix, spec=spec, endpoint=None), spec
+        if self.api_path:
+            return "/" + self.api_path.lstrip("/"), None
+        if self.endpoint:
+            return chat_path(prefix, spec=None, endpoint=self.endpoint), None
+        return chat_path(prefix, spec=self.spec, endpoint=None), self.spec
+
+    def build(
+        self,
+        messages: Iterable[Mapping[str, Any]],
+        params: Mapping[str, Any],
+        *,
+        model: str | None,
+        endpoint: str | None,
+        stream: bool,
+        request_id: str | None,
+    ) -> tuple[str, dict[str, Any], dict[str, str]]:
+        """``(url, body, headers)`` of one call; :class:`InvalidRequestError` if a rule is
+        broken."""
+        path, spec = self._target(model, endpoint)
+        body = build_body(messages, params, stream=stream)
+        validate(body, spec)
+        headers = {wire.V1_REQUEST_ID_HEADER: request_id} if request_id else {}
+        return self.settings.base_url + path, body, headers
 
 
 def build_body(
@@ -80,7 +128,7 @@ def validate(body: Mapping[str, Any], spec: ModelSpec | None) -> None:
                 f"{key!r} is not listed for model {spec.name!r} in the model table; sending it "
                 "anyway",
                 UnlistedParameterWarning,
-                stacklevel=5,
+                stacklevel=5,  # validate, build, _prepare, do: the caller's line
             )
 
 

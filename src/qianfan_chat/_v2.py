@@ -1,5 +1,6 @@
-"""The v2 (OpenAI-compatible) chat protocol as pure functions: body, checks, the short-term
-bearer key minted from IAM keys. No I/O here.
+"""The client's side of the v2 (OpenAI-compatible) chat protocol as pure functions: the URL,
+body and headers of a call, its checks (the rules are :mod:`._protocol.rules_v2`'s), and the
+reply that brings a short-term bearer key minted from IAM keys. No I/O here.
 
 Spec: ``shared/docs/protocol-v2.md`` and ``protocol.md`` section 2.
 """
@@ -9,12 +10,46 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._errors import AuthenticationError, InvalidRequestError
 from ._protocol import wire
+from ._protocol.models_v2 import DEFAULT_V2_MODEL
 from ._protocol.rules_v2 import check_body
 from ._wire import error_from, request_id
+
+if TYPE_CHECKING:
+    from ._config import Settings
+
+
+class V2Requests:
+    """How a client builds its v2 requests: the model id is the call's ``model`` (or
+    ``endpoint``, a deployed service's API name), else the client's, else
+    ``ernie-lite-8k``; the ``appid`` header when the settings have one."""
+
+    def __init__(self, settings: Settings, model: str | None, endpoint: str | None) -> None:
+        self.settings = settings
+        self.default_model = model or endpoint or DEFAULT_V2_MODEL
+        self.url = settings.base_url + wire.V2_CHAT_PATH
+
+    def build(
+        self,
+        messages: Iterable[Mapping[str, Any]],
+        params: Mapping[str, Any],
+        *,
+        model: str | None,
+        endpoint: str | None,
+        stream: bool,
+        request_id: str | None,
+    ) -> tuple[str, dict[str, Any], dict[str, str]]:
+        """``(url, body, headers)`` of one call; :class:`InvalidRequestError` if a rule is
+        broken."""
+        body = build_body(model or endpoint or self.default_model, messages, params, stream=stream)
+        validate(body)
+        headers = {wire.V2_REQUEST_ID_HEADER: request_id} if request_id else {}
+        if self.settings.appid:
+            headers[wire.APPID_HEADER] = self.settings.appid
+        return self.url, body, headers
 
 
 def build_body(
