@@ -8,7 +8,8 @@ fetching. On a token error (v1 110/111, v2 ``invalid_iam_token``) the caller inv
 *the token it used* (a newer one someone else fetched is kept) and fetches once more.
 Unlike the official SDK there is no hour-long throttle.
 
-The fetch itself is done by the client's shells (sync or async), passed in as a callable.
+The fetch itself is passed in as a callable: the client's shell sends the request the flow's
+:class:`~qianfan_chat._flow.TokenSource` builds, and the source reads the reply.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import asyncio
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 # ahead): a 30-day token is renewed 1 hour early, a 100 s token 10 s early.
 REFRESH_AHEAD_SHARE = 0.1
 REFRESH_AHEAD_MAX = 3600.0
+
+TokenKind = Literal["oauth", "bearer"]  # v1 OAuth access tokens, v2 keys minted from IAM keys
 
 
 @dataclass
@@ -65,7 +68,7 @@ _slots: dict[str, _TokenSlot] = {}
 _slots_lock = threading.Lock()
 
 
-def _slot(kind: str, base_url: str, ak: str, sk: str) -> _TokenSlot:
+def _slot(kind: TokenKind, base_url: str, ak: str, sk: str) -> _TokenSlot:
     # Keyed by a digest so the process-wide table never holds the secret key in clear.
     key = hashlib.sha256(f"{kind}\0{base_url}\0{ak}\0{sk}".encode()).hexdigest()
     with _slots_lock:
@@ -86,7 +89,7 @@ class SharedTokens:
     the server just rejected, never returned again.
     """
 
-    def __init__(self, kind: str, base_url: str, ak: str, sk: str) -> None:
+    def __init__(self, kind: TokenKind, base_url: str, ak: str, sk: str) -> None:
         self._slot = _slot(kind, base_url, ak, sk)
 
     def get(self, fetch: Fetch, stale: str | None = None) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from . import _v1, _v2, _wire
-from ._auth import SharedTokens
+from ._auth import SharedTokens, TokenKind
 from ._config import ApiVersion, Secret, Settings
 from ._errors import APIError, CredentialsError, QianfanError
 from ._protocol import wire
@@ -25,7 +25,7 @@ from ._protocol.codes import TOKEN_ERRORS, V2_TOKEN_ERROR
 from ._response import QfResponse
 from ._retry import MAX_RETRY_AFTER, RetryPolicy, is_retryable, retry_after_seconds
 
-NO_CREDENTIALS = {
+NO_CREDENTIALS: dict[ApiVersion, str] = {
     1: "no Qianfan credentials for the v1 API: set QIANFAN_AK and QIANFAN_SK (app API key and "
     "secret key), or QIANFAN_ACCESS_TOKEN, or QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY (IAM "
     "keys), or pass ak=/sk=, access_token= or access_key=/secret_key=",
@@ -86,9 +86,6 @@ class Sleep:
 
 
 Action = Send | GetToken | OpenStream | Sleep
-
-
-TokenKind = Literal["oauth", "bearer"]
 
 
 @dataclass(frozen=True, slots=True)
