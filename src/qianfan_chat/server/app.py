@@ -25,9 +25,9 @@ from .admin import admin_routes
 from .config import ServerConfig
 from .iam import IamApp
 from .state import ServerState
-from .v1 import V1App
+from .v1 import INTERNAL, V1App
+from .v1_format import error_body
 from .v2 import V2App
-from .wire import error_body
 
 logger = logging.getLogger("qianfan_chat.server")
 
@@ -39,7 +39,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
     # Only reached by a bug outside the v1 app (which catches its own); Baidu's shape anyway.
-    return JSONResponse(error_body(336000), status_code=500)
+    return JSONResponse(error_body(INTERNAL), status_code=500)
 
 
 class Dispatch:

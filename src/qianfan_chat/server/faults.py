@@ -48,6 +48,7 @@ from typing import Any, Literal, cast
 
 from .codemap import Code, is_v2_code, v1_message, v2_error, v2_for_status
 from .engine import model_keys_for
+from .v1_format import error_body
 
 FaultKind = Literal["error_code", "http_status", "drop", "stream_cut", "latency", "expire_token"]
 KINDS: tuple[FaultKind, ...] = (
@@ -159,8 +160,7 @@ class Fault:
         if code is None:
             status = self.status or 500
             code = STATUS_CODES.get(status, 336000 if status >= 500 else 336001)
-        number, message = v1_message(code, self.error_msg)
-        return {"error_code": number, "error_msg": message}
+        return error_body(*v1_message(code, self.error_msg))
 
     def v2_error(self) -> tuple[int, str, str, str]:
         """``(HTTP status, code, type, message)`` of the v2 error this fault answers with: an

@@ -14,16 +14,17 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
 from .._protocol import wire
 from .._protocol.rules_v1 import check_body, truncate_history
-from .._protocol.tokens import estimate_tokens, message_tokens, prompt_tokens
+from .._protocol.tokens import message_tokens, prompt_tokens
+from . import v1_format
 from .auth import IAM_FAILED, GrantError, grant
 from .codemap import v1_message
-from .engine import EngineReply, EngineRequest, split_text
+from .engine import EngineRequest
 from .faults import Fault
 from .routing import RouteApp
 from .state import ChatTarget
@@ -36,9 +37,24 @@ TOO_LARGE = 336001
 INVALID_JSON = 336002
 INVALID_PARAM = 336003
 BAD_METHOD = 336101
-_FINISH = {"end": "normal", "stop": "stop", "calls": "function_call", "length": "length"}
-_ZERO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 _INVALID = object()
+
+
+async def send_error(
+    ex: Exchange,
+    code: int,
+    message: str | None = None,
+    *,
+    status: int = 200,
+    extra_headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """Baidu's v1 error shape ``{"error_code", "error_msg"}``, HTTP 200 unless told."""
+    await ex.send_json(
+        v1_format.error_body(code, message),
+        status=status,
+        error_code=code,
+        extra_headers=extra_headers,
+    )
 
 
 class V1App(RouteApp):
@@ -55,10 +71,10 @@ class V1App(RouteApp):
         elif path == wire.OAUTH_PATH:
             await self.oauth(ex)
             return
-        await ex.send_error(UNSUPPORTED)
+        await send_error(ex, UNSUPPORTED)
 
     async def internal_error(self, ex: Exchange) -> None:
-        await ex.send_error(INTERNAL)
+        await send_error(ex, INTERNAL)
 
     async def fault_error(
         self, ex: Exchange, fault: Fault, extra_headers: list[tuple[bytes, bytes]]
@@ -77,11 +93,11 @@ class V1App(RouteApp):
     async def oauth(self, ex: Exchange) -> None:
         state = self.state
         if ex.method not in ("GET", "POST"):
-            await ex.send_error(BAD_METHOD)
+            await send_error(ex, BAD_METHOD)
             return
         body = await ex.read_body(state.config.max_body_bytes)
         if body is None:
-            await ex.send_error(TOO_LARGE, "request body too large", status=413)
+            await send_error(ex, TOO_LARGE, "request body too large", status=413)
             return
         params = dict(ex.query)
         content_type = ex.header(b"content-type") or ""
@@ -111,11 +127,11 @@ class V1App(RouteApp):
         state = self.state
         config = state.config
         if ex.method != "POST":
-            await ex.send_error(BAD_METHOD)
+            await send_error(ex, BAD_METHOD)
             return
         raw = await ex.read_body(config.max_body_bytes)
         if raw is None:
-            await ex.send_error(TOO_LARGE, "request body too large", status=413)
+            await send_error(ex, TOO_LARGE, "request body too large", status=413)
             return
         try:
             data: Any = json.loads(raw)
@@ -136,31 +152,31 @@ class V1App(RouteApp):
                 cut = fault
         key, code = self._authenticate(ex, token)
         if key is None:
-            await ex.send_error(code or 110)
+            await send_error(ex, code or 110)
             return
         ex.entry.key = key
         if not is_dict:
-            await ex.send_error(INVALID_JSON)
+            await send_error(ex, INVALID_JSON)
             return
         violation = check_body(data)
         if violation is not None:
-            await ex.send_error(int(violation.code), violation.message)  # v1 codes are ints
+            await send_error(ex, int(violation.code), violation.message)  # v1 codes are ints
             return
         options = _options(data)
         if options is None:
-            await ex.send_error(INVALID_PARAM)
+            await send_error(ex, INVALID_PARAM)
             return
         messages: list[Mapping[str, Any]] = data["messages"]
         limit = target.max_input_tokens
         counts = [message_tokens(m) for m in messages]
         if counts[-1] > limit:
-            await ex.send_error(INVALID_PARAM, f"the max length of current question is {limit}")
+            await send_error(ex, INVALID_PARAM, f"the max length of current question is {limit}")
             return
         kept = truncate_history(messages, limit) if sum(counts) > limit else messages
         prompt = prompt_tokens(kept, data.get("system"))
         code = state.limiter.admit(key, prompt)
         if code is not None:
-            await ex.send_error(code)
+            await send_error(ex, code)
             return
         tool_choice, forced, response_format = options
         reply = state.engine.reply(
@@ -176,88 +192,40 @@ class V1App(RouteApp):
             )
         )
         if reply.error_code is not None:  # A v2 string code is translated (see codemap).
-            await ex.send_error(*v1_message(reply.error_code, reply.error_msg))
+            await send_error(ex, *v1_message(reply.error_code, reply.error_msg))
             return
-        call = reply.calls[0] if reply.calls else None
-        completion = estimate_tokens(call.name + call.arguments if call else reply.text)
+        completion = v1_format.completion_tokens(reply)
         state.limiter.add_tokens(key, completion)
-        usage = {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        }
-        head: dict[str, Any] = {
-            "id": reply_id(),
-            "object": "chat.completion",
-            "created": int(time.time()),
-        }
-        tail: dict[str, Any] = {"need_clear_history": reply.need_clear_history}
-        if reply.need_clear_history or reply.ban_round is not None:
-            tail["ban_round"] = reply.ban_round if reply.ban_round is not None else -1
-        finish = reply.custom_finish_reason or _FINISH[reply.finish_reason]
-        function_call = (
-            {"name": call.name, "arguments": call.arguments, "thoughts": call.thoughts}
-            if call
-            else None
-        )
+        usage = v1_format.usage(prompt, completion)
+        rid, created = reply_id(), int(time.time())
         if not stream:
-            body = {
-                **head,
-                "result": "" if call else reply.text,
-                "is_truncated": False,
-                **tail,
-                "finish_reason": finish,
-                "usage": usage,
-            }
-            if function_call is not None:
-                body["function_call"] = function_call
-            await ex.send_json(body)
+            await ex.send_json(v1_format.completion(reply, rid=rid, created=created, usage=usage))
             return
-        await self._stream(ex, reply, head, tail, finish, usage, function_call, cut)
+        frames = v1_format.chunks(
+            reply,
+            rid=rid,
+            created=created,
+            usage=usage,
+            chunk_chars=config.stream_chunk_chars,
+            end_empty=config.stream_end_empty,
+        )
+        await self._stream(ex, frames, cut)
 
-    async def _stream(
-        self,
-        ex: Exchange,
-        reply: EngineReply,
-        head: dict[str, Any],
-        tail: dict[str, Any],
-        finish: str,
-        usage: dict[str, int],
-        function_call: dict[str, str] | None,
-        cut: Fault | None,
-    ) -> None:
-        config = self.state.config
-        if function_call is not None:
-            pieces = [""]
-        elif reply.chunks is not None:
-            pieces = list(reply.chunks) or [""]
-        else:
-            pieces = split_text(reply.text, config.stream_chunk_chars)
-            if config.stream_end_empty and pieces[-1]:
-                pieces.append("")
-        count = len(pieces)
-        stop_at = min(cut.after, count - 1) if cut is not None else count
+    async def _stream(self, ex: Exchange, frames: list[dict[str, Any]], cut: Fault | None) -> None:
+        """Send the chunks, the last ending the body; a ``stream_cut`` fault stops after
+        ``after`` chunks, before the ``is_end`` one at the latest."""
+        interval = self.state.config.stream_interval
+        count = len(frames)
+        stop_at = min(cut.after, count - 1) if cut is not None else None
         await ex.start_stream()
-        for index, piece in enumerate(pieces):
+        for index, frame in enumerate(frames):
             if index == stop_at and cut is not None:
                 await (ex.drop() if cut.abort else ex.end_stream())
                 return
             last = index == count - 1
-            chunk = {
-                **head,
-                "sentence_id": index,
-                "is_end": last,
-                "is_truncated": False,
-                "result": piece,
-                **tail,
-                "finish_reason": finish if last else "normal",
-                "usage": usage if last else _ZERO_USAGE,
-            }
-            if last and function_call is not None:
-                chunk["function_call"] = function_call
-            await ex.send_event(dumps(chunk), last=last)
-            if not last and config.stream_interval > 0:
-                await asyncio.sleep(config.stream_interval)
+            await ex.send_event(dumps(frame), last=last)
+            if not last and interval > 0:
+                await asyncio.sleep(interval)
 
 
 def _options(data: Mapping[str, Any]) -> tuple[str, str | None, str | None] | None:

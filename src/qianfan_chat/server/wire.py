@@ -22,7 +22,6 @@ from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
 
-from .._protocol.codes import V1_MESSAGES
 from .connections import ConnectionRegistry
 from .log import LogEntry, RequestLog
 from .ratelimit import RateLimiter
@@ -55,10 +54,6 @@ def call_id() -> str:
 def dumps(obj: Any) -> bytes:
     """Compact UTF-8 JSON, non-ASCII kept as is (as Baidu sends it)."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def error_body(code: int, message: str | None = None) -> dict[str, Any]:
-    return {"error_code": code, "error_msg": message or V1_MESSAGES.get(code, "")}
 
 
 class Exchange:
@@ -198,19 +193,6 @@ class Exchange:
         self.started = True
         await self.send({"type": "http.response.start", "status": status, "headers": headers})
         await self.send({"type": "http.response.body", "body": body})
-
-    async def send_error(
-        self,
-        code: int,
-        message: str | None = None,
-        *,
-        status: int = 200,
-        extra_headers: Iterable[tuple[bytes, bytes]] = (),
-    ) -> None:
-        """Baidu's error shape ``{"error_code", "error_msg"}``, HTTP 200 unless told."""
-        await self.send_json(
-            error_body(code, message), status=status, error_code=code, extra_headers=extra_headers
-        )
 
     async def start_stream(self) -> None:
         self.entry.stream = True
