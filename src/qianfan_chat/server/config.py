@@ -31,6 +31,7 @@ from .._protocol import wire
 from .engine import Rule, as_rule
 from .faults import Fault, as_fault
 from .ratelimit import RateLimits
+from .values import is_int
 
 DEFAULT_API_PREFIX = wire.V1_API_PREFIX
 # protocol-v2.md: the OpenAI base URL is https://qianfan.baidubce.com/v2
@@ -111,7 +112,7 @@ class ServerConfig:
         set_(self, "v2_prefix", v2_prefix)
         for name in ("port", "seed", "max_body_bytes", "stream_chunk_chars", "log_size"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            if not is_int(value) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer")
         if not 0 <= self.port <= 65535:
             raise ValueError("port must be in 0..65535")

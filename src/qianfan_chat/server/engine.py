@@ -22,14 +22,15 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from .._protocol.models_v1 import model_table
 from .codemap import is_v2_code
+from .counted import CountedList, check_times
 from .schema import example_arguments, example_value
+from .values import is_int
 
 FinishReason = Literal["end", "stop", "calls", "length"]
 
@@ -112,15 +113,14 @@ class Rule:
         if self.text is not None and not isinstance(self.text, str):
             raise ValueError("text must be a string")
         if self.error_code is not None and not (
-            _is_int(self.error_code) or is_v2_code(self.error_code)
+            is_int(self.error_code) or is_v2_code(self.error_code)
         ):
             raise ValueError("error_code must be an integer (v1) or a known v2 code string")
-        if self.times is not None and (not _is_int(self.times) or self.times < 0):
-            raise ValueError("times must be a non-negative integer")
+        check_times(self.times)
         for name in ("model", "contains", "regex", "role", "error_msg", "finish_reason"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise ValueError(f"{name} must be a string")
-        if self.ban_round is not None and not _is_int(self.ban_round):
+        if self.ban_round is not None and not is_int(self.ban_round):
             raise ValueError("ban_round must be an integer")
         if not isinstance(self.need_clear_history, bool):
             raise ValueError("need_clear_history must be true or false")
@@ -172,10 +172,6 @@ class Rule:
         if self.contains is not None and self.contains not in text:
             return False
         return self._pattern is None or self._pattern.search(text) is not None
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def model_keys_for(model: str | None) -> frozenset[str]:
@@ -246,14 +242,6 @@ class EngineReply:
     rule: Rule | None = None
 
 
-class _Entry:
-    __slots__ = ("fired", "rule")
-
-    def __init__(self, rule: Rule) -> None:
-        self.rule = rule
-        self.fired = 0
-
-
 def as_rule(rule: Rule | Mapping[str, Any]) -> Rule:
     return rule if isinstance(rule, Rule) else Rule.from_dict(rule)
 
@@ -265,8 +253,7 @@ class ReplyEngine:
     """
 
     def __init__(self, rules: Iterable[Rule | Mapping[str, Any]] = ()) -> None:
-        self._lock = threading.Lock()
-        self._entries: tuple[_Entry, ...] = tuple(_Entry(as_rule(r)) for r in rules)
+        self._rules: CountedList[Rule] = CountedList(as_rule(r) for r in rules)
 
     def add_rule(self, rule: Rule | Mapping[str, Any] | None = None, /, **fields: Any) -> Rule:
         """Add one rule (a :class:`Rule`, a dict, or the rule's fields as keywords); the
@@ -274,39 +261,33 @@ class ReplyEngine:
         built = as_rule(rule) if rule is not None else Rule.from_dict(fields)
         if rule is not None and fields:
             raise TypeError("pass a rule or keyword fields, not both")
-        with self._lock:
-            self._entries = (*self._entries, _Entry(built))
+        self._rules.extend((built,))
         return built
 
     def add_rules(self, rules: Iterable[Rule | Mapping[str, Any]]) -> list[Rule]:
         """Add several rules at once (all are validated before any is added)."""
         built = [as_rule(r) for r in rules]
-        with self._lock:
-            self._entries = (*self._entries, *(_Entry(r) for r in built))
+        self._rules.extend(built)
         return built
 
     def set_rules(self, rules: Iterable[Rule | Mapping[str, Any]]) -> None:
         """Replace every rule (fire counts start again)."""
-        entries = tuple(_Entry(as_rule(r)) for r in rules)
-        with self._lock:
-            self._entries = entries
+        self._rules.replace([as_rule(r) for r in rules])
 
     def clear(self) -> None:
         """Remove every rule: only the defaults answer."""
-        with self._lock:
-            self._entries = ()
+        self._rules.replace(())
 
     @property
     def rules(self) -> list[Rule]:
-        return [e.rule for e in self._entries]
+        return self._rules.items
 
     def describe(self) -> list[dict[str, Any]]:
         """The rules as JSON data, each with how often it has fired."""
-        with self._lock:
-            return [{**e.rule.to_dict(), "fired": e.fired} for e in self._entries]
+        return self._rules.describe()
 
     def _match(self, request: EngineRequest) -> Rule | None:
-        if not self._entries:
+        if not self._rules.entries:
             return None
         skip_calls = skip_text = False
         if request.strict_tool_choice:
@@ -314,17 +295,17 @@ class ReplyEngine:
             skip_text = request.forced_function is not None or (
                 request.tool_choice == "required" and bool(request.functions)
             )
-        with self._lock:
-            for entry in self._entries:
-                rule = entry.rule
-                if rule.times is not None and entry.fired >= rule.times:
+        with self._rules.lock:
+            for entry in self._rules.entries:
+                rule = entry.item
+                if entry.exhausted():
                     continue
                 if (skip_calls and rule._calls) or (
                     skip_text and rule.error_code is None and not rule._calls
                 ):
                     continue
                 if rule.matches(request):
-                    entry.fired += 1
+                    entry.fire()
                     return rule
         return None
 

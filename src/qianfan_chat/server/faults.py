@@ -41,14 +41,15 @@ key: ``{"http_status": 503, "times": 1}``, ``{"error_code": 18}``, ``{"latency":
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, cast
 
 from .codemap import Code, is_v2_code, v1_message, v2_error, v2_for_status
+from .counted import CountedList, check_times
 from .engine import model_keys_for
 from .v1_format import error_body
+from .values import is_int, is_number
 
 FaultKind = Literal["error_code", "http_status", "drop", "stream_cut", "latency", "expire_token"]
 KINDS: tuple[FaultKind, ...] = (
@@ -87,10 +88,9 @@ class Fault:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; one of {', '.join(KINDS)}")
-        if not _is_number(self.probability) or not 0 <= self.probability <= 1:
+        if not is_number(self.probability) or not 0 <= self.probability <= 1:
             raise ValueError("probability must be a number in [0, 1]")
-        if self.times is not None and (not _is_int(self.times) or self.times < 0):
-            raise ValueError("times must be a non-negative integer")
+        check_times(self.times)
         if self.route not in ROUTES:
             raise ValueError(f"route must be one of {', '.join(ROUTES)}")
         for name in ("path", "model", "error_msg"):
@@ -99,21 +99,19 @@ class Fault:
         if self.kind == "error_code" and self.error_code is None:
             raise ValueError("an error_code fault needs an error_code")
         if self.error_code is not None and not (
-            _is_int(self.error_code) or is_v2_code(self.error_code)
+            is_int(self.error_code) or is_v2_code(self.error_code)
         ):
             raise ValueError("error_code must be an integer (v1) or a known v2 code string")
         status = self.status
-        if self.kind == "http_status" and not (
-            isinstance(status, int) and not isinstance(status, bool) and 400 <= status <= 599
-        ):
+        if self.kind == "http_status" and not (is_int(status) and 400 <= status <= 599):
             raise ValueError("an http_status fault needs a status in 400..599")
         if self.retry_after is not None and (
-            not _is_number(self.retry_after) or self.retry_after < 0
+            not is_number(self.retry_after) or self.retry_after < 0
         ):
             raise ValueError("retry_after must be a non-negative number of seconds")
-        if not _is_int(self.after) or self.after < 0:
+        if not is_int(self.after) or self.after < 0:
             raise ValueError("after must be a non-negative integer")
-        if not _is_number(self.seconds) or self.seconds < 0:
+        if not is_number(self.seconds) or self.seconds < 0:
             raise ValueError("seconds must be a non-negative number")
         if not isinstance(self.abort, bool):
             raise ValueError("abort must be true or false")
@@ -174,14 +172,6 @@ class Fault:
         return v2_error(self.error_code if self.error_code is not None else 336000, self.error_msg)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def as_fault(fault: Fault | Mapping[str, Any]) -> Fault:
     return fault if isinstance(fault, Fault) else Fault.from_dict(fault)
 
@@ -195,39 +185,30 @@ class FaultPlan:
     fired: tuple[str, ...] = ()
 
 
-class _Entry:
-    __slots__ = ("fault", "fired")
-
-    def __init__(self, fault: Fault) -> None:
-        self.fault = fault
-        self.fired = 0
-
-
 class FaultInjector:
     """The active faults and the seeded random source that decides them. Thread-safe."""
 
     def __init__(self, faults: Iterable[Fault | Mapping[str, Any]] = (), seed: int = 0) -> None:
-        self._lock = threading.Lock()
+        self._faults: CountedList[Fault] = CountedList(as_fault(f) for f in faults)
+        # The list's lock guards the random source too: a draw and the count it leads to
+        # happen together, so the same requests meet the same faults.
+        self._lock = self._faults.lock
         self._seed = seed
         self._random = random.Random(seed)
-        self._entries: tuple[_Entry, ...] = tuple(_Entry(as_fault(f)) for f in faults)
 
     def add(self, fault: Fault | Mapping[str, Any] | None = None, /, **fields: Any) -> Fault:
         built = as_fault(fault) if fault is not None else Fault.from_dict(fields)
-        with self._lock:
-            self._entries = (*self._entries, _Entry(built))
+        self._faults.extend((built,))
         return built
 
     def set(self, faults: Iterable[Fault | Mapping[str, Any]]) -> list[Fault]:
         """Replace every fault (counts start again; the random sequence continues)."""
         built = [as_fault(f) for f in faults]
-        with self._lock:
-            self._entries = tuple(_Entry(f) for f in built)
+        self._faults.replace(built)
         return built
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries = ()
+        self._faults.replace(())
 
     def reseed(self, seed: int | None = None) -> None:
         """Restart the random sequence (from the start-up seed unless one is given)."""
@@ -238,11 +219,10 @@ class FaultInjector:
 
     @property
     def faults(self) -> list[Fault]:
-        return [e.fault for e in self._entries]
+        return self._faults.items
 
     def describe(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [{**e.fault.to_dict(), "fired": e.fired} for e in self._entries]
+        return self._faults.describe()
 
     def pick(
         self,
@@ -254,15 +234,15 @@ class FaultInjector:
         has_token: bool = False,
     ) -> FaultPlan | None:
         """Decide the faults for one request; None when nothing fires (the common case)."""
-        if not self._entries:
+        if not self._faults.entries:
             return None
         latency = 0.0
         chosen: Fault | None = None
         fired: list[str] = []
         with self._lock:
-            for entry in self._entries:
-                fault = entry.fault
-                if fault.times is not None and entry.fired >= fault.times:
+            for entry in self._faults.entries:
+                fault = entry.item
+                if entry.exhausted():
                     continue
                 if fault.route not in ("any", route) and not (
                     fault.route == "chat" and route in CHAT_ROUTES
@@ -283,7 +263,7 @@ class FaultInjector:
                 p = fault.probability
                 if p <= 0 or (p < 1 and self._random.random() >= p):
                     continue
-                entry.fired += 1
+                entry.fire()
                 fired.append(fault.kind)
                 if fault.kind == "latency":
                     latency += fault.seconds

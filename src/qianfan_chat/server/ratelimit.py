@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from .values import is_int
+
 QPS_LIMIT = 18
 RPM_LIMIT = 336501
 TPM_LIMIT = 336502
@@ -43,9 +45,7 @@ class RateLimits:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is not None and (
-                not isinstance(value, int) or isinstance(value, bool) or value < 0
-            ):
+            if value is not None and (not is_int(value) or value < 0):
                 raise ValueError(f"{f.name} must be a non-negative integer or null")
 
     @classmethod
