@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 from .._protocol.models_v1 import model_table
@@ -129,7 +129,7 @@ class Rule:
         except re.error as exc:
             raise ValueError(f"bad regex {self.regex!r}: {exc}") from exc
         object.__setattr__(self, "_pattern", pattern)
-        object.__setattr__(self, "_model_keys", model_keys_for(self.model))
+        object.__setattr__(self, "_model_keys", model_table().keys_for(self.model))
         calls: list[Mapping[str, Any]] = []
         if self.function_call is not None:
             calls = [self.function_call]
@@ -172,15 +172,6 @@ class Rule:
         if self.contains is not None and self.contains not in text:
             return False
         return self._pattern is None or self._pattern.search(text) is not None
-
-
-def model_keys_for(model: str | None) -> frozenset[str]:
-    """Every key a request's model/endpoint may carry for ``model`` to match it."""
-    if model is None:
-        return frozenset()
-    key = model.strip().lower()
-    spec = model_table().by_lower.get(key)
-    return frozenset({key, spec.suffix.lower()}) if spec else frozenset({key})
 
 
 def _tool_call(data: Mapping[str, Any]) -> ToolCall:
@@ -416,7 +407,8 @@ def apply_stop(reply: EngineReply, stop: Sequence[str]) -> EngineReply:
 
 
 def truncate_reply(reply: EngineReply, cut: int, finish: FinishReason) -> EngineReply:
-    """The reply's text (and scripted chunks) cut to ``cut`` characters, with ``finish``."""
+    """The reply's text (and scripted chunks) cut to ``cut`` characters, with ``finish``;
+    every other field is kept."""
     chunks = reply.chunks
     if chunks is not None:
         kept: list[str] = []
@@ -427,15 +419,7 @@ def truncate_reply(reply: EngineReply, cut: int, finish: FinishReason) -> Engine
             kept.append(piece[: cut - used])
             used += len(piece)
         chunks = tuple(kept)
-    return EngineReply(
-        text=reply.text[:cut],
-        finish_reason=finish,
-        custom_finish_reason=reply.custom_finish_reason,
-        need_clear_history=reply.need_clear_history,
-        ban_round=reply.ban_round,
-        chunks=chunks,
-        rule=reply.rule,
-    )
+    return replace(reply, text=reply.text[:cut], finish_reason=finish, chunks=chunks)
 
 
 def split_text(text: str, max_chars: int) -> list[str]:

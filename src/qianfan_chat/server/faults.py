@@ -45,9 +45,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, cast
 
+from .._protocol.models_v1 import model_table
 from .codemap import Code, is_v2_code, v1_message, v2_error, v2_for_status
 from .counted import CountedList, check_times
-from .engine import model_keys_for
 from .v1_format import error_body
 from .values import is_int, is_number
 
@@ -115,7 +115,7 @@ class Fault:
             raise ValueError("seconds must be a non-negative number")
         if not isinstance(self.abort, bool):
             raise ValueError("abort must be true or false")
-        object.__setattr__(self, "_model_keys", model_keys_for(self.model))
+        object.__setattr__(self, "_model_keys", model_table().keys_for(self.model))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Fault:

@@ -11,7 +11,7 @@ from .._protocol.models_v2 import DEFAULT_CONTEXT_TOKENS, V2_MODEL_SPECS
 from .auth import ApiKeyStore, TokenStore
 from .config import ServerConfig
 from .connections import ConnectionRegistry
-from .engine import ReplyEngine, model_keys_for
+from .engine import ReplyEngine
 from .faults import FaultInjector
 from .log import RequestLog
 from .ratelimit import RateLimiter
@@ -33,7 +33,7 @@ def chat_targets(endpoints: tuple[str, ...] | list[str]) -> dict[str, ChatTarget
     targets: dict[str, ChatTarget] = {}
     for suffix, spec in model_table().by_suffix.items():
         limit = spec.max_input_tokens or DEFAULT_MAX_INPUT_TOKENS
-        keys = model_keys_for(spec.name) | {suffix.lower()}
+        keys = model_table().keys_for(spec.name) | {suffix.lower()}
         targets[suffix] = ChatTarget(spec.name, suffix, limit, keys)
     for name in endpoints:
         # A model's suffix keeps its model (and input limit); a new name is a custom service.
