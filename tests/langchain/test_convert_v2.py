@@ -25,6 +25,7 @@ from typing_extensions import TypedDict
 
 from qianfan_chat._protocol.rules_v2 import check_messages
 from qianfan_chat.langchain import (
+    QianfanChatEndpoint,
     StreamConverterV2,
     convert_messages_v2,
     convert_response_v2,
@@ -34,7 +35,6 @@ from qianfan_chat.langchain import (
 from qianfan_chat.langchain._convert import tool_call_id
 from qianfan_chat.langchain._convert_v2 import usage_metadata_v2
 from qianfan_chat.langchain._structured import json_schema_format
-from qianfan_chat.langchain._version import auto_api_version
 
 
 def call(name: str, args: dict[str, Any], id_: str | None) -> dict[str, Any]:
@@ -798,5 +798,18 @@ def test_json_schema_format_strict_is_openai_strict() -> None:
         pytest.param(None, False, False, "v1", id="nothing"),
     ],
 )
-def test_auto_api_version(key: str | None, others: bool, env_key: bool, expected: str) -> None:
-    assert auto_api_version(key, other_credentials=others, env_v2_key=env_key) == expected
+def test_auto_api_version(
+    monkeypatch: pytest.MonkeyPatch, key: str | None, others: bool, env_key: bool, expected: str
+) -> None:
+    """The version chosen (through ``qianfan_chat.Settings``) from the key and the environment
+    at construction: ``others``, v1 credentials there (an App AK/SK pair); ``env_key``,
+    ``QIANFAN_API_KEY``."""
+    for name in ("AK", "SK", "ACCESS_TOKEN", "ACCESS_KEY", "SECRET_KEY", "API_KEY", "BEARER_TOKEN"):
+        monkeypatch.delenv(f"QIANFAN_{name}", raising=False)
+    if others:
+        monkeypatch.setenv("QIANFAN_AK", "app-ak")
+        monkeypatch.setenv("QIANFAN_SK", "app-sk")
+    if env_key:
+        monkeypatch.setenv("QIANFAN_API_KEY", "env-key")
+    chat = QianfanChatEndpoint(**({"api_key": key} if key else {}))
+    assert chat.resolved_api_version == expected

@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from ._convert import convert_chunk
 from ._convert_v2 import StreamConverterV2
-from ._version import ApiVersion
 
 if TYPE_CHECKING:
-    from .._response import QfResponse
+    from .. import QfResponse
+
+ApiVersion = Literal["v1", "v2"]
 
 # Per-call options that are the client's, not body parameters (LangChain spelling first).
 _OPTION_ALIASES = {

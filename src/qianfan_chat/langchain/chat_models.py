@@ -7,13 +7,18 @@ API version) feeds ``_generate``/``_agenerate``/``_stream``/``_astream``, and ev
 HTTP (auth, retries, timeouts, pooled connections, stream decoding) stays in the client, built
 once on first use and reused.
 
-The API version (``api_version``) is decided once per instance (:func:`auto_api_version`):
-``"v2"`` when the key is a v2 API key, else ``"v1"``, as the client decides it.
+Settings come from the one resolver the client uses, :meth:`qianfan_chat.Settings.resolve`, fed
+from the current fields (the key fields, ``api_version``, ``base_url``, ``max_retries``,
+``timeout``, ``init_kwargs``) and the ``QIANFAN_*`` environment as it was when the model was
+made. The resolved ``Settings.version`` is the API version: ``"v2"`` when ``api_version="v2"``
+or the key is a v2 API key (or the environment's only credential is one), else ``"v1"``, as the
+client decides it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -30,7 +35,10 @@ from langchain_core.utils import secret_from_env
 from langchain_core.utils.utils import _build_model_kwargs, get_pydantic_field_names
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
+from .. import InvalidRequestError, Settings
+from .._protocol import wire
 from ._call import (
+    ApiVersion,
     Call,
     ChunkDecoder,
     chat_result,
@@ -49,21 +57,21 @@ from ._tools import (
     convert_tool_choice,
     convert_tool_choice_v2,
 )
-from ._version import V2_KEY_PREFIX, ApiVersion, Environment, auto_api_version
 
 if TYPE_CHECKING:
     from langchain_core.language_models.model_profile import ModelProfile
     from langchain_core.tools import BaseTool
 
-    from .._client import ChatCompletion
-    from .._response import QfResponse
+    from .. import ChatCompletion, QfResponse
 
 # v1 and v2 refuse temperature 0 (range (0, 1.0], protocol.md section 1, protocol-v2.md);
 # LangChain code asks for 0 to mean "as deterministic as possible", which is this, the lowest
 # value they accept.
 MIN_TEMPERATURE = 0.01
-# ChatCompletion's constructor arguments that ``init_kwargs`` may set.
-_CLIENT_ARGS = frozenset(
+_VERSIONS: dict[str, Literal[1, 2]] = {"v1": 1, "v2": 2}
+# ``init_kwargs`` that are ``Settings.resolve`` arguments, and the ones ``ChatCompletion`` takes
+# itself.
+_SETTINGS_ARGS = frozenset(
     {
         "ak",
         "sk",
@@ -72,18 +80,22 @@ _CLIENT_ARGS = frozenset(
         "secret_key",
         "base_url",
         "api_prefix",
-        "api_path",
         "retry_count",
         "request_timeout",
         "backoff_factor",
-        "http_client",
-        "async_http_client",
         # v2 only: the application id header, the IAM endpoint that mints short-term keys.
         "appid",
         "iam_base_url",
     }
 )
-_CREDENTIAL_ARGS = ("ak", "sk", "access_token", "access_key", "secret_key")
+_CLIENT_ARGS = frozenset({"api_path", "http_client", "async_http_client"})
+# Call options valid whatever the model's are: the version depends on the credentials alone.
+_NEUTRAL_OPTIONS = {"retry_count": 0, "request_timeout": 1.0, "backoff_factor": 0.0}
+
+
+def _qianfan_environment() -> dict[str, str]:
+    """The ``QIANFAN_*`` variables, as the model's settings read them: when it is made."""
+    return {name: value for name, value in os.environ.items() if name.startswith("QIANFAN_")}
 
 
 class QianfanChatEndpoint(BaseChatModel):
@@ -105,9 +117,10 @@ class QianfanChatEndpoint(BaseChatModel):
             print(chunk.content, end="")
 
     Credentials: ``api_key`` / ``secret_key`` (fields ``qianfan_ak`` / ``qianfan_sk``), else
-    ``QIANFAN_AK`` / ``QIANFAN_SK``, else whatever the client finds in the environment
-    (``QIANFAN_ACCESS_TOKEN``, ``QIANFAN_ACCESS_KEY`` / ``QIANFAN_SECRET_KEY``). Missing
-    credentials raise :class:`qianfan_chat.CredentialsError` at the first call.
+    ``QIANFAN_AK`` / ``QIANFAN_SK``, else whatever :meth:`qianfan_chat.Settings.resolve` finds
+    in the environment the model was made in (``QIANFAN_ACCESS_TOKEN``, ``QIANFAN_ACCESS_KEY``
+    / ``QIANFAN_SECRET_KEY``). Missing credentials raise :class:`qianfan_chat.CredentialsError`
+    at the first call.
 
     Sampling parameters left unset are not sent, so each model's own defaults apply.
     ``temperature=0`` is sent as ``0.01``: v1 and v2 refuse 0.
@@ -135,8 +148,9 @@ class QianfanChatEndpoint(BaseChatModel):
     """v1: a deployed service: requests go to ``/chat/{endpoint}``. v2: the service's API name,
     sent as the model when ``model`` is not set."""
     api_version: ApiVersion | None = None
-    """``"v1"`` or ``"v2"`` (OpenAI-compatible, ``/v2/chat/completions``). None: chosen when the
-    model is made, see :func:`auto_api_version` (``resolved_api_version`` tells which)."""
+    """``"v1"`` or ``"v2"`` (OpenAI-compatible, ``/v2/chat/completions``). None: chosen from
+    the credentials by :meth:`qianfan_chat.Settings.resolve`, as the client chooses
+    (``resolved_api_version`` tells which)."""
     streaming: bool = False
     """Stream under the hood even for ``invoke`` (the answer is the same, aggregated)."""
     temperature: float | None = None
@@ -181,7 +195,8 @@ class QianfanChatEndpoint(BaseChatModel):
     _client: ChatCompletion | None = PrivateAttr(default=None)
     _client_args: dict[str, Any] = PrivateAttr(default_factory=dict)
     _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
-    _environment: Environment = PrivateAttr(default_factory=Environment.read)
+    _environment: dict[str, str] = PrivateAttr(default_factory=_qianfan_environment)
+    _settings_cache: tuple[dict[str, Any], Settings] | None = PrivateAttr(default=None)
 
     # -- construction -----------------------------------------------------------------------
 
@@ -205,7 +220,7 @@ class QianfanChatEndpoint(BaseChatModel):
             table = model_table()
             if table.lookup(self.model) is None:  # an unknown name fails now, with close names
                 raise UnknownModelError(self.model, table.close_names(self.model))
-        unknown = sorted(set(self.init_kwargs) - _CLIENT_ARGS)
+        unknown = sorted(set(self.init_kwargs) - _SETTINGS_ARGS - _CLIENT_ARGS)
         if unknown:
             # The official SDK's own options (query_per_second, ...) mean nothing here.
             warnings.warn(
@@ -233,32 +248,61 @@ class QianfanChatEndpoint(BaseChatModel):
                 stacklevel=3,
             )
 
-    # -- the API version --------------------------------------------------------------------
+    # -- the settings and the API version ---------------------------------------------------
 
-    def _other_credentials(self) -> bool:
-        """v1 credentials (an App AK/SK pair, an access token), or any credential given as an
-        argument: then the environment's v2 key does not choose v2 (the client would not read
-        it either)."""
-        given_key = {"qianfan_ak", "qianfan_sk"} & self.model_fields_set
-        return bool(
-            (self.qianfan_ak and self.qianfan_sk)
-            or self._environment.access_token
-            or (given_key and (self.qianfan_ak or self.qianfan_sk))
-            or any(self.init_kwargs.get(k) for k in _CREDENTIAL_ARGS)
-        )
+    def _settings_args(self) -> dict[str, Any]:
+        """``Settings.resolve``'s arguments from the fields as they are now (they are
+        assignable, and ``model_copy(update=...)`` runs no validator)."""
+        key = self.qianfan_ak.get_secret_value() if self.qianfan_ak else None
+        secret = self.qianfan_sk.get_secret_value() if self.qianfan_sk else None
+        if self.api_version is not None:
+            version: Literal[1, 2] | None = _VERSIONS[self.api_version]
+        else:
+            version = 2 if wire.is_v2_key(key) else None
+        fields = {
+            "version": version,
+            "base_url": self.base_url,
+            "retry_count": self.max_retries,
+            "request_timeout": self.request_timeout,
+        }
+        args: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
+        given = self.model_fields_set
+        if version == 2:
+            # A key given here, or one that is a v2 key, is the API key; an App key read from
+            # QIANFAN_AK is not, and then the resolver reads QIANFAN_API_KEY (or IAM keys).
+            if key and ("qianfan_ak" in given or wire.is_v2_key(key)):
+                args["api_key"] = key
+        elif {"qianfan_ak", "qianfan_sk"} & given or (key and secret):
+            # Keys given here (or both in the environment) are passed on; otherwise the
+            # resolver reads the environment itself and finds a token, IAM keys or a v2 key.
+            args.update(ak=key, sk=secret)
+        args.update((k, v) for k, v in self.init_kwargs.items() if k in _SETTINGS_ARGS)
+        return args
+
+    def _settings(self) -> Settings:
+        """The resolved settings, cached on the resolver's arguments. Raises
+        :class:`qianfan_chat.InvalidRequestError` for a bad retry or timeout setting."""
+        args = self._settings_args()
+        cached = self._settings_cache
+        if cached is None or cached[0] != args:
+            cached = self._settings_cache = (
+                args,
+                Settings.resolve(**args, environ=self._environment),
+            )
+        return cached[1]
 
     @property
     def resolved_api_version(self) -> ApiVersion:
-        """The API this model speaks: ``api_version``, or the one :func:`auto_api_version`
-        picks from the credentials (the environment's as they were when the model was made)."""
-        if self.api_version is not None:
-            return self.api_version
-        key = self.qianfan_ak.get_secret_value() if self.qianfan_ak else None
-        return auto_api_version(
-            key,
-            other_credentials=self._other_credentials(),
-            env_v2_key=self._environment.v2_key,
-        )
+        """The API this model speaks: ``api_version``, or the one ``Settings.resolve`` picks
+        from the credentials (the environment's as they were when the model was made)."""
+        try:
+            version = self._settings().version
+        except InvalidRequestError:
+            # A bad retry or timeout setting stays an error of the first call (the client's);
+            # the version, which depends on the credentials alone, is known all the same.
+            args = {**self._settings_args(), **_NEUTRAL_OPTIONS}
+            version = Settings.resolve(**args, environ=self._environment).version
+        return "v2" if version == 2 else "v1"
 
     @property
     def _is_v2(self) -> bool:
@@ -386,52 +430,25 @@ class QianfanChatEndpoint(BaseChatModel):
 
     def _client_kwargs(self) -> dict[str, Any]:
         if self._is_v2:
-            return self._v2_client_kwargs()
-        kwargs: dict[str, Any] = {
-            "model": self.model,
-            "endpoint": self.endpoint,
-            "base_url": self.base_url,
-            "retry_count": self.max_retries,
-            "request_timeout": self.request_timeout,
-            "version": 1,
-        }
-        ak = self.qianfan_ak.get_secret_value() if self.qianfan_ak else None
-        sk = self.qianfan_sk.get_secret_value() if self.qianfan_sk else None
-        # Keys given here (or both in the environment) are passed on; otherwise the client
-        # reads the environment itself and finds a token or IAM keys too.
-        if {"qianfan_ak", "qianfan_sk"} & self.model_fields_set or (ak and sk):
-            kwargs.update(ak=ak, sk=sk)
+            kwargs: dict[str, Any] = {"model": self.model or self.endpoint}
+        else:
+            kwargs = {"model": self.model, "endpoint": self.endpoint}
         kwargs.update((k, v) for k, v in self.init_kwargs.items() if k in _CLIENT_ARGS)
-        return kwargs
-
-    def _v2_client_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {
-            "model": self.model or self.endpoint,
-            "base_url": self.base_url,
-            "retry_count": self.max_retries,
-            "request_timeout": self.request_timeout,
-            "version": 2,
-        }
-        key = self.qianfan_ak.get_secret_value() if self.qianfan_ak else None
-        # A key given here, or one that is a v2 key, is the API key; an App key read from
-        # QIANFAN_AK is not, and then the client reads QIANFAN_API_KEY (or IAM keys) itself.
-        if key and ("qianfan_ak" in self.model_fields_set or key.startswith(V2_KEY_PREFIX)):
-            kwargs["api_key"] = key
-        kwargs.update((k, v) for k, v in self.init_kwargs.items() if k in _CLIENT_ARGS)
+        kwargs["settings"] = self._settings()
         return kwargs
 
     @property
     def client(self) -> ChatCompletion:
         """The :class:`qianfan_chat.ChatCompletion` behind this model: made on first use and
-        shared by every call (one connection pool). A copy with other settings
-        (``model_copy(update=...)``) gets its own."""
+        shared by every call (one connection pool); made anew when a setting changes (a copy
+        with other settings, ``model_copy(update=...)``, gets its own)."""
         kwargs = self._client_kwargs()
         client = self._client
         if client is None or kwargs != self._client_args:
             with self._client_lock:
                 client = self._client
                 if client is None or kwargs != self._client_args:
-                    from .._client import ChatCompletion
+                    from .. import ChatCompletion
 
                     client = self._client = ChatCompletion(**kwargs)
                     self._client_args = kwargs
