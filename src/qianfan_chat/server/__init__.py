@@ -19,13 +19,17 @@ Modules, one concern each:
 ``config.py``        :class:`ServerConfig` and loading it from a JSON/TOML file
 ``engine.py``        the scripted reply engine (rules, defaults), protocol-neutral
 ``schema.py``        example function arguments that validate against a JSON Schema
+``counted.py``       rules and faults with fire counts and ``times`` (one list for both)
+``values.py``        bool-is-not-a-number checks for JSON/TOML values
 ``faults.py``        fault injection (:class:`Fault`, the seeded injector)
 ``codemap.py``       v1 integer codes <-> v2 string codes (rules and faults work on both)
 ``ratelimit.py``     per-key QPS/RPM/TPM sliding windows and Baidu's rate-limit headers
 ``auth.py``          OAuth tokens (issue, check, expire), the IAM signature check, v2 keys
 ``wire.py``          one raw ASGI exchange: bounded body, JSON/SSE answers, drop, logging
+``routing.py``       the route apps' base: catch-all, fault plans, the IAM signature check
 ``log.py``           the bounded request log
 ``connections.py``   the uvicorn protocol subclass that lets the app reset a connection
+``v1_format.py``     the v1 reply, stream chunks, usage and error body (pure functions)
 ``v1.py``            the v1 routes: OAuth token, wenxinworkshop chat, error 3 elsewhere
 ``v2_format.py``     the v2 reply, stream chunks, usage and error body (pure functions)
 ``v2.py``            the v2 route: ``POST {v2_prefix}/chat/completions``
@@ -37,8 +41,9 @@ Modules, one concern each:
 ==================== ======================================================================
 
 Order of checks on a v1 chat call: route (3), method (336101), body size (413/336001), faults,
-auth (110/111, IAM 14), JSON (336002), ``check_body`` (336003/336006), the last message's
-length (336003), history truncation, rate limits (18/336501/336502), the engine.
+auth (110/111, IAM 14), JSON (336002), ``check_body`` (336003/336006), ``tool_choice`` and
+``response_format`` (336003), the last message's length (336003), history truncation, rate
+limits (18/336501/336502), the engine.
 
 On a v2 call (errors ``{"error": {"code", "message", "type"}}`` with their real status): route
 (404), method (405), body size (413), faults, the Bearer key and ``appid`` (401), JSON (400

@@ -38,7 +38,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
-    # Only reached by a bug outside the v1 app (which catches its own); Baidu's shape anyway.
+    # Only reached by a bug outside the route apps (each catches its own, see routing.RouteApp):
+    # v1's shape, as for every path that is not v2's.
     return JSONResponse(error_body(INTERNAL), status_code=500)
 
 

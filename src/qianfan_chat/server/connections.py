@@ -6,7 +6,8 @@ uvicorn's HTTP protocol class that records each connection's transport in a
 ``scope["client"]`` and ``scope["server"]`` uvicorn builds from the same socket. The app looks
 its transport up and calls ``transport.abort()``: the client sees the connection reset, with no
 response byte (or mid-stream). Servers not started through :func:`protocol_class` (e.g. the app
-mounted elsewhere) have an empty registry; the faults then fall back (see ``v1.py``).
+mounted elsewhere) have an empty registry; the faults then fall back (see
+:class:`~.wire.ConnectionDropped`).
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ defaults only make an unscripted conversation well-formed.
 
 The engine is protocol-neutral: it takes an :class:`EngineRequest` (model, messages, functions,
 tool choice, response format, stop strings) and returns an :class:`EngineReply` (text or calls,
-a neutral finish reason, safety flags). The v1 route turns that into Baidu's v1 reply; a v2
-(OpenAI-shaped) route can reuse it unchanged.
+a neutral finish reason, safety flags). The v1 route turns that into Baidu's v1 reply
+(:mod:`.v1_format`), the v2 route into an OpenAI-shaped one (:mod:`.v2_format`).
 
 Example::
 

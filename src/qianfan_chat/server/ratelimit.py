@@ -1,7 +1,7 @@
 """Per-key rate limits: QPS (error 18), RPM (336501) and TPM (336502), plus Baidu's headers.
 
 The key is who is calling: the API key an access token was issued to, the IAM access key of a
-signed request (later: a v2 bearer key). Windows are SLIDING (the last 1 s for QPS, the last
+signed request, or a v2 bearer key. Windows are SLIDING (the last 1 s for QPS, the last
 60 s for RPM and TPM), so a test never straddles a window boundary by bad luck.
 
 Counting: a request admitted by the limiter counts one request at once, and its prompt tokens;

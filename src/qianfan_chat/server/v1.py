@@ -1,12 +1,15 @@
 """The v1 routes (protocol.md section 1): OAuth token, wenxinworkshop chat, and error 3 for
-every other path. One raw ASGI app serves them all.
+every other path. One raw ASGI app serves them all; :mod:`.v1_format` builds what it sends.
 
 Order of checks on a chat call: route (unknown suffix: 3), method (336101), body size (413 /
-336001), faults, auth (110 / 111 / 14), JSON (336002), body rules (``check_body``: Baidu's code
-and text), the last message's tokens against the model's input limit (336003), history
-truncation, rate limits (18 / 336501 / 336502), then the scripted engine. Errors are
-``{"error_code", "error_msg"}`` with HTTP 200, as Baidu answers them; a stream's errors found
-before it starts are a plain JSON body too.
+336001), faults, auth (an access token: 110 / 111; else an IAM signature: 14; neither: 110),
+JSON (336002), body rules (``check_body``: Baidu's code and text), ``tool_choice`` and
+``response_format`` (336003), the last message's tokens against the model's input limit
+(336003), history truncation, rate limits (18 / 336501 / 336502), then the scripted engine.
+On the OAuth route: method (336101), body size (413 / 336001), faults, then the grant
+(Baidu's ``{"error", "error_description"}`` with 400 / 401). Errors are ``{"error_code",
+"error_msg"}`` with HTTP 200, as Baidu answers them; a stream's errors found before it starts
+are a plain JSON body too.
 """
 
 from __future__ import annotations
