@@ -54,8 +54,9 @@ What it does on v2:
 * **Which API** (``api_version``): ``"v1"`` or ``"v2"``; unset, ``"v2"`` when the key is a v2
   API key (``api_key``/``qianfan_ak`` starting with ``bce-v3/``, or ``QIANFAN_API_KEY`` /
   ``QIANFAN_BEARER_TOKEN`` set with no v1 AK/SK pair nor access token, and no credential given
-  as an argument), else ``"v1"``, as the client decides (``resolved_api_version`` says which;
-  the environment is read when the model is made). On v2, ``api_key`` is the API key
+  as an argument), else ``"v1"``: the model's settings are resolved by the client's own
+  resolver, :meth:`qianfan_chat.Settings.resolve`, which decides it (``resolved_api_version``
+  says which; the environment is the one the model was made in). On v2, ``api_key`` is the API key
   (Bearer); unset, the client reads ``QIANFAN_API_KEY`` / ``QIANFAN_BEARER_TOKEN``, or IAM keys
   (``init_kwargs`` ``access_key``/``secret_key`` or ``QIANFAN_ACCESS_KEY``/``QIANFAN_SECRET_KEY``)
   that mint short-term keys; ``secret_key`` is not used (a warning says so); ``appid`` and
@@ -93,6 +94,14 @@ What it does on v2:
   reasoning tokens when the reply does. ``response_metadata``: ``model_name`` (the reply's
   ``model``), ``finish_reason``, ``id``, ``created``, ``request_id``, Baidu's ``flag`` (0 safe
   ... 4 retract; in a stream the highest seen) and ``ban_round``.
+
+Inside, :class:`QianfanChatEndpoint` (``chat_models``) has the fields and LangChain's entry
+points, and speaks through one dialect object per API version (``_dialect_v1.V1Dialect``,
+``_dialect_v2.V2Dialect``; the interface in ``_dialect``), chosen from the resolved
+``Settings.version``: payloads, reply and stream conversion, tools, token counts. The
+converters listed below are pure functions the dialects call (``_convert``, ``_convert_v2``,
+``_tools``); ``_call`` is the prepared request and the results, ``_structured`` the
+structured-output runnables.
 
 ``import qianfan_chat`` never imports this package (nor LangChain).
 """

@@ -1,27 +1,29 @@
 """``QianfanChatEndpoint``: a LangChain chat model over :class:`qianfan_chat.ChatCompletion`.
 
-A thin adapter in the shape of the ``langchain-openai`` partner package: the message converters
-are pure module-level functions (:mod:`._convert` for v1, :mod:`._convert_v2` for v2,
-:mod:`._tools`), one payload builder (:meth:`QianfanChatEndpoint._build_call`, one branch per
-API version) feeds ``_generate``/``_agenerate``/``_stream``/``_astream``, and everything about
-HTTP (auth, retries, timeouts, pooled connections, stream decoding) stays in the client, built
-once on first use and reused.
+A thin adapter in the shape of the ``langchain-openai`` partner package. This module has the
+pydantic fields, their validators and LangChain's entry points (``_generate``/``_agenerate``/
+``_stream``/``_astream``, ``bind_tools``, ``with_structured_output``, ``get_num_tokens*``...),
+none of which tests the API version: they speak through ONE DIALECT OBJECT PER API VERSION
+(:class:`~._dialect_v1.V1Dialect`, :class:`~._dialect_v2.V2Dialect`, interface in
+:mod:`._dialect`), which builds the payload, converts replies and stream chunks, converts tools
+and counts tokens with the pure converters (:mod:`._convert`, :mod:`._convert_v2`,
+:mod:`._tools`). Everything about HTTP (auth, retries, timeouts, pooled connections, stream
+decoding) stays in the client, built on first use and reused while the settings stay the same.
 
 Settings come from the one resolver the client uses, :meth:`qianfan_chat.Settings.resolve`, fed
 from the current fields (the key fields, ``api_version``, ``base_url``, ``max_retries``,
 ``timeout``, ``init_kwargs``) and the ``QIANFAN_*`` environment as it was when the model was
-made. The resolved ``Settings.version`` is the API version: ``"v2"`` when ``api_version="v2"``
+made. The resolved ``Settings.version`` chooses the dialect: ``"v2"`` when ``api_version="v2"``
 or the key is a v2 API key (or the environment's only credential is one), else ``"v1"``, as the
 client decides it.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -37,26 +39,10 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model
 
 from .. import InvalidRequestError, Settings
 from .._protocol import wire
-from ._call import (
-    ApiVersion,
-    Call,
-    ChunkDecoder,
-    chat_result,
-    response_format,
-    response_format_v2,
-    result_from_chunks,
-    split_options,
-)
-from ._convert import convert_messages, convert_response
-from ._convert_v2 import convert_messages_v2, convert_response_v2
-from ._tools import (
-    ToolChoiceNotForcedWarning,
-    choice_is_weakened,
-    convert_to_qianfan_function,
-    convert_to_qianfan_tool,
-    convert_tool_choice,
-    convert_tool_choice_v2,
-)
+from ._call import result_from_chunks
+from ._dialect import ApiVersion, Dialect
+from ._dialect_v1 import V1Dialect
+from ._dialect_v2 import V2Dialect
 
 if TYPE_CHECKING:
     from langchain_core.language_models.model_profile import ModelProfile
@@ -64,10 +50,8 @@ if TYPE_CHECKING:
 
     from .. import ChatCompletion, QfResponse
 
-# v1 and v2 refuse temperature 0 (range (0, 1.0], protocol.md section 1, protocol-v2.md);
-# LangChain code asks for 0 to mean "as deterministic as possible", which is this, the lowest
-# value they accept.
-MIN_TEMPERATURE = 0.01
+# The dialect of each resolved ``Settings.version``.
+_DIALECTS: dict[int, Dialect] = {1: V1Dialect(), 2: V2Dialect()}
 _VERSIONS: dict[str, Literal[1, 2]] = {"v1": 1, "v2": 2}
 # ``init_kwargs`` that are ``Settings.resolve`` arguments, and the ones ``ChatCompletion`` takes
 # itself.
@@ -211,15 +195,7 @@ class QianfanChatEndpoint(BaseChatModel):
 
     @model_validator(mode="after")
     def _check_settings(self) -> QianfanChatEndpoint:
-        if self._is_v2:
-            self._check_v2_settings()
-        elif self.model is not None and not self.endpoint:
-            from .. import UnknownModelError
-            from .._protocol.models_v1 import model_table
-
-            table = model_table()
-            if table.lookup(self.model) is None:  # an unknown name fails now, with close names
-                raise UnknownModelError(self.model, table.close_names(self.model))
+        self._dialect.check(self)
         unknown = sorted(set(self.init_kwargs) - _SETTINGS_ARGS - _CLIENT_ARGS)
         if unknown:
             # The official SDK's own options (query_per_second, ...) mean nothing here.
@@ -230,25 +206,7 @@ class QianfanChatEndpoint(BaseChatModel):
             )
         return self
 
-    def _check_v2_settings(self) -> None:
-        from .._protocol.models_v2 import v2_model
-
-        model = self.model
-        if model is not None and v2_model(model) is None and v2_model(model.lower()):
-            # v2 matches ids exactly; a v1 spelling is never a v2 model (protocol-v2.md).
-            raise ValueError(
-                f"model {model!r} is not a v2 model id: v2 ids are lower case, "
-                f"use {model.lower()!r}"
-            )
-        if "qianfan_sk" in self.model_fields_set and self.qianfan_sk is not None:
-            warnings.warn(
-                "secret_key is a v1 App Secret Key and the v2 API does not use it (v2 takes "
-                "an API key, or IAM keys as init_kwargs access_key / secret_key)",
-                UserWarning,
-                stacklevel=3,
-            )
-
-    # -- the settings and the API version ---------------------------------------------------
+    # -- the settings and the dialect -------------------------------------------------------
 
     def _settings_args(self) -> dict[str, Any]:
         """``Settings.resolve``'s arguments from the fields as they are now (they are
@@ -266,16 +224,10 @@ class QianfanChatEndpoint(BaseChatModel):
             "request_timeout": self.request_timeout,
         }
         args: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
-        given = self.model_fields_set
-        if version == 2:
-            # A key given here, or one that is a v2 key, is the API key; an App key read from
-            # QIANFAN_AK is not, and then the resolver reads QIANFAN_API_KEY (or IAM keys).
-            if key and ("qianfan_ak" in given or wire.is_v2_key(key)):
-                args["api_key"] = key
-        elif {"qianfan_ak", "qianfan_sk"} & given or (key and secret):
-            # Keys given here (or both in the environment) are passed on; otherwise the
-            # resolver reads the environment itself and finds a token, IAM keys or a v2 key.
-            args.update(ak=key, sk=secret)
+        # What the key fields stand for; while the version is open they mean what they mean
+        # on v1, the default (an App AK/SK pair), and the resolver may still find v2 in the
+        # environment.
+        args.update(_DIALECTS[version or 1].credentials(key, secret, self.model_fields_set))
         args.update((k, v) for k, v in self.init_kwargs.items() if k in _SETTINGS_ARGS)
         return args
 
@@ -292,9 +244,8 @@ class QianfanChatEndpoint(BaseChatModel):
         return cached[1]
 
     @property
-    def resolved_api_version(self) -> ApiVersion:
-        """The API this model speaks: ``api_version``, or the one ``Settings.resolve`` picks
-        from the credentials (the environment's as they were when the model was made)."""
+    def _dialect(self) -> Dialect:
+        """The dialect of the resolved API version: the one place the version is looked at."""
         try:
             version = self._settings().version
         except InvalidRequestError:
@@ -302,11 +253,13 @@ class QianfanChatEndpoint(BaseChatModel):
             # the version, which depends on the credentials alone, is known all the same.
             args = {**self._settings_args(), **_NEUTRAL_OPTIONS}
             version = Settings.resolve(**args, environ=self._environment).version
-        return "v2" if version == 2 else "v1"
+        return _DIALECTS[version]
 
     @property
-    def _is_v2(self) -> bool:
-        return self.resolved_api_version == "v2"
+    def resolved_api_version(self) -> ApiVersion:
+        """The API this model speaks: ``api_version``, or the one ``Settings.resolve`` picks
+        from the credentials (the environment's as they were when the model was made)."""
+        return self._dialect.api_version
 
     @property
     def _llm_type(self) -> str:
@@ -318,95 +271,30 @@ class QianfanChatEndpoint(BaseChatModel):
 
     @property
     def lc_secrets(self) -> dict[str, str]:
-        # On v2 the key field holds an API key, whose variable is QIANFAN_API_KEY.
-        ak_env = "QIANFAN_API_KEY" if self._is_v2 else "QIANFAN_AK"
-        return {"qianfan_ak": ak_env, "qianfan_sk": "QIANFAN_SK"}
+        return {"qianfan_ak": self._dialect.key_variable, "qianfan_sk": "QIANFAN_SK"}
 
     @property
     def lc_attributes(self) -> dict[str, Any]:
-        # A model that chose v2 by itself stays v2 when loaded, whatever its key looks like.
-        return {"api_version": "v2"} if self._is_v2 else {}
+        return dict(self._dialect.attributes)
 
     def _resolve_model_profile(self) -> ModelProfile | None:
-        if self._is_v2:
-            return self._v2_model_profile()
-        if self.endpoint:
-            return None
-        from .._protocol.models_v1 import model_table
-
-        spec = model_table().lookup(self.model)
-        if spec is None:
-            return None
-        tools = "functions" in spec.optional
-        profile: ModelProfile = {
-            "text_inputs": True,
-            "image_inputs": False,
-            "audio_inputs": False,
-            "pdf_inputs": False,
-            "video_inputs": False,
-            "text_outputs": True,
-            "tool_calling": tools,
-            "tool_choice": tools and "tool_choice" in spec.optional,
-            "structured_output": tools,
-        }
-        if spec.max_input_tokens:
-            profile["max_input_tokens"] = spec.max_input_tokens
-        return profile
-
-    def _v2_model_profile(self) -> ModelProfile | None:
-        from .._protocol.models_v2 import v2_model
-
-        spec = v2_model(self._model_name)
-        if spec is None:  # a deployed service: nothing is known about it
-            return None
-        return {
-            "text_inputs": True,
-            "image_inputs": False,
-            "audio_inputs": False,
-            "pdf_inputs": False,
-            "video_inputs": False,
-            "text_outputs": True,
-            "tool_calling": spec.function_calling,
-            "tool_choice": spec.function_calling,
-            "tool_call_streaming": spec.function_calling,
-            "structured_output": spec.function_calling,
-            "reasoning_output": spec.reasoning,
-            "max_input_tokens": spec.context_tokens,
-            **({"max_output_tokens": spec.max_output_tokens} if spec.max_output_tokens else {}),
-        }
+        return self._dialect.profile(self.model, self.endpoint)
 
     @property
     def _model_name(self) -> str:
-        if self.model or self.endpoint:
-            return self.model or str(self.endpoint)
-        if self._is_v2:
-            from .._protocol.models_v2 import DEFAULT_V2_MODEL
-
-            return DEFAULT_V2_MODEL
-        from .._protocol.models_v1 import model_table
-
-        return model_table().default_model
+        return self._dialect.model_name(self.model, self.endpoint)
 
     @property
     def _default_params(self) -> dict[str, Any]:
         """The body parameters this instance sends on every call (unset ones left out), under
         the API version's names."""
-        v2 = self._is_v2
-        params = {
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "penalty_score": self.penalty_score,
-            "max_tokens" if v2 else "max_output_tokens": self.max_tokens,
-            "stop": self.stop,
-            "user" if v2 else "user_id": self.user_id,
-            **self.model_kwargs,
-        }
-        return {k: v for k, v in params.items() if v is not None}
+        return self._dialect.default_params(self)
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        params = {"model": self.model, "endpoint": self.endpoint, **self._default_params}
-        return {**params, "api_version": "v2"} if self._is_v2 else params
+        dialect = self._dialect
+        params = {"model": self.model, "endpoint": self.endpoint}
+        return {**params, **dialect.default_params(self), **dialect.attributes}
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         model = kwargs.get("model")
@@ -429,10 +317,7 @@ class QianfanChatEndpoint(BaseChatModel):
     # -- the client -------------------------------------------------------------------------
 
     def _client_kwargs(self) -> dict[str, Any]:
-        if self._is_v2:
-            kwargs: dict[str, Any] = {"model": self.model or self.endpoint}
-        else:
-            kwargs = {"model": self.model, "endpoint": self.endpoint}
+        kwargs: dict[str, Any] = self._dialect.route(self.model, self.endpoint)
         kwargs.update((k, v) for k, v in self.init_kwargs.items() if k in _CLIENT_ARGS)
         kwargs["settings"] = self._settings()
         return kwargs
@@ -454,88 +339,6 @@ class QianfanChatEndpoint(BaseChatModel):
                     self._client_args = kwargs
         return client
 
-    # -- the one payload builder ------------------------------------------------------------
-
-    def _build_call(
-        self, messages: Sequence[BaseMessage], stop: list[str] | None, kwargs: Mapping[str, Any]
-    ) -> Call:
-        """Everything one request sends, from the instance settings, ``model_kwargs`` and the
-        per-call keywords (in that order of precedence, last wins)."""
-        if self._is_v2:
-            return self._build_v2_call(messages, stop, kwargs)
-        call, options = split_options(kwargs)
-        model = call.pop("model", None)
-        endpoint = call.pop("endpoint", None)
-        if model is not None:
-            options["model"] = model
-        if endpoint is not None:
-            options["endpoint"] = endpoint
-        tools = call.pop("tools", None) or ()
-        functions = [convert_to_qianfan_function(t) for t in tools]
-        functions += list(call.pop("functions", None) or ())
-        tool_choice = call.pop("tool_choice", None)
-        system = call.pop("system", self.system)
-        if "max_tokens" in call:
-            call["max_output_tokens"] = call.pop("max_tokens")
-        params = self._common_params(call, stop)
-        if "response_format" in params:
-            params["response_format"] = response_format(params["response_format"])
-        if functions:
-            choice = convert_tool_choice(tool_choice, [f["name"] for f in functions])
-            if choice == "none":
-                functions = []
-            elif choice is not None:
-                params["tool_choice"] = choice
-        if functions:
-            params["functions"] = functions
-        system_text, v1_messages = convert_messages(
-            messages, system=system, fold_system=bool(functions)
-        )
-        if system_text:
-            params["system"] = system_text
-        params = {k: v for k, v in params.items() if v is not None}
-        model_name = model or (None if endpoint else self.model) or endpoint or self._model_name
-        return Call(v1_messages, {**params, **options}, model_name)
-
-    def _common_params(self, call: Mapping[str, Any], stop: list[str] | None) -> dict[str, Any]:
-        """The instance's parameters, then the call's; ``stop`` and ``temperature=0`` fixed."""
-        params = {**self._default_params, **call}
-        if stop is not None:
-            params["stop"] = stop
-        if not params.get("stop"):
-            params.pop("stop", None)
-        if params.get("temperature") == 0:
-            params["temperature"] = MIN_TEMPERATURE
-        return params
-
-    def _build_v2_call(
-        self, messages: Sequence[BaseMessage], stop: list[str] | None, kwargs: Mapping[str, Any]
-    ) -> Call:
-        """The v2 request: OpenAI's body, every choice sent natively (module docstring)."""
-        call, options = split_options(kwargs)
-        model, endpoint = call.pop("model", None), call.pop("endpoint", None)
-        model_name = model or endpoint or self._model_name
-        tools = [convert_to_qianfan_tool(t) for t in call.pop("tools", None) or ()]
-        tools += [convert_to_qianfan_tool(f) for f in call.pop("functions", None) or ()]
-        tool_choice = call.pop("tool_choice", None)
-        system = call.pop("system", self.system)
-        # v1 spellings, accepted per call so that code written for v1 keeps working.
-        if "max_output_tokens" in call:
-            call.setdefault("max_tokens", call.pop("max_output_tokens"))
-        if "user_id" in call:
-            call.setdefault("user", call.pop("user_id"))
-        params = self._common_params(call, stop)
-        if "response_format" in params:
-            params["response_format"] = response_format_v2(params["response_format"])
-        if tools:
-            params["tools"] = tools
-            names = [t["function"]["name"] for t in tools]
-            params["tool_choice"] = convert_tool_choice_v2(tool_choice, names)
-        params = {k: v for k, v in params.items() if v is not None}
-        v2_messages = convert_messages_v2(messages, system=system)
-        options["model"] = model_name
-        return Call(v2_messages, {**params, **options}, model_name, "v2")
-
     # -- sync -------------------------------------------------------------------------------
 
     def _generate(
@@ -552,9 +355,10 @@ class QianfanChatEndpoint(BaseChatModel):
                     run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 chunks.append(chunk)
             return result_from_chunks(chunks)
-        call = self._build_call(messages, stop, kwargs)
+        dialect = self._dialect
+        call = dialect.build_call(self, messages, stop, kwargs)
         response: QfResponse = self.client.do(call.messages, **call.kwargs)
-        return self._chat_result(response, call)
+        return dialect.result(response, call)
 
     def _stream(
         self,
@@ -564,8 +368,9 @@ class QianfanChatEndpoint(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         # LangChain's stream()/invoke() fire on_llm_new_token for each chunk yielded here.
-        call = self._build_call(messages, stop, kwargs)
-        decoder = ChunkDecoder(call)
+        dialect = self._dialect
+        call = dialect.build_call(self, messages, stop, kwargs)
+        decoder = dialect.decoder(call)
         with self.client.do(call.messages, stream=True, **call.kwargs) as stream:
             for chunk in stream:
                 generation = decoder.chunk(chunk)
@@ -591,9 +396,10 @@ class QianfanChatEndpoint(BaseChatModel):
                     await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 chunks.append(chunk)
             return result_from_chunks(chunks)
-        call = self._build_call(messages, stop, kwargs)
+        dialect = self._dialect
+        call = dialect.build_call(self, messages, stop, kwargs)
         response: QfResponse = await self.client.ado(call.messages, **call.kwargs)
-        return self._chat_result(response, call)
+        return dialect.result(response, call)
 
     async def _astream(
         self,
@@ -602,8 +408,9 @@ class QianfanChatEndpoint(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        call = self._build_call(messages, stop, kwargs)
-        decoder = ChunkDecoder(call)
+        dialect = self._dialect
+        call = dialect.build_call(self, messages, stop, kwargs)
+        decoder = dialect.decoder(call)
         async with await self.client.ado(call.messages, stream=True, **call.kwargs) as stream:
             async for chunk in stream:
                 generation = decoder.chunk(chunk)
@@ -612,15 +419,6 @@ class QianfanChatEndpoint(BaseChatModel):
         last = decoder.end()
         if last is not None:
             yield last
-
-    # -- replies ----------------------------------------------------------------------------
-
-    @staticmethod
-    def _chat_result(response: QfResponse, call: Call) -> ChatResult:
-        convert = convert_response_v2 if call.api == "v2" else convert_response
-        message = convert(response.body, model_name=call.model_name, request_id=response.request_id)
-        model_name = str(message.response_metadata.get("model_name") or call.model_name)
-        return chat_result(message, model_name, response.body.get("usage"))
 
     # -- tokens -----------------------------------------------------------------------------
 
@@ -638,20 +436,7 @@ class QianfanChatEndpoint(BaseChatModel):
         """Baidu's estimate for the request these messages become, as the server counts its
         prompt (:func:`qianfan_chat._protocol.tokens.prompt_tokens`), plus the tool
         definitions' JSON when ``tools`` are given."""
-        from .._protocol.tokens import estimate_tokens, prompt_tokens
-
-        if self._is_v2:
-            definitions: list[Any] = [convert_to_qianfan_tool(t) for t in tools or ()]
-            count = prompt_tokens(convert_messages_v2(messages, system=self.system))
-        else:
-            definitions = [convert_to_qianfan_function(t) for t in tools or ()]
-            system, v1_messages = convert_messages(
-                messages, system=self.system, fold_system=bool(definitions)
-            )
-            count = prompt_tokens(v1_messages, system)
-        if definitions:
-            count += estimate_tokens(json.dumps(definitions, ensure_ascii=False))
-        return count
+        return self._dialect.num_tokens(messages, self.system, tools or ())
 
     # -- tools and structured output ---------------------------------------------------------
 
@@ -680,26 +465,10 @@ class QianfanChatEndpoint(BaseChatModel):
         mode for functions. An unknown tool name in ``tool_choice`` raises ``ValueError`` now.
         """
         del strict  # no strict function mode in v1 or v2 (protocol.md, protocol-v2.md)
-        if self._is_v2:
-            tool_defs = [convert_to_qianfan_tool(t) for t in tools]
-            names = [t["function"]["name"] for t in tool_defs]
-            convert_tool_choice_v2(tool_choice, names)  # an unknown name fails now
-            if tool_choice is not None:
-                kwargs["tool_choice"] = tool_choice
-            return self.bind(tools=tool_defs, **kwargs)
-        functions = [convert_to_qianfan_function(t) for t in tools]
-        names = [f["name"] for f in functions]
-        convert_tool_choice(tool_choice, names)  # an unknown name fails now, not at call time
-        if choice_is_weakened(tool_choice, names):
-            warnings.warn(
-                f"tool_choice={tool_choice!r} with {len(names)} tools: the v1 API can only "
-                "force one named function, so the model is free to answer without a call",
-                ToolChoiceNotForcedWarning,
-                stacklevel=2,
-            )
+        definitions = self._dialect.tool_definitions(tools, tool_choice)
         if tool_choice is not None:
             kwargs["tool_choice"] = tool_choice
-        return self.bind(tools=functions, **kwargs)
+        return self.bind(tools=definitions, **kwargs)
 
     def with_structured_output(
         self,
@@ -734,7 +503,7 @@ class QianfanChatEndpoint(BaseChatModel):
             method=method,
             include_raw=include_raw,
             strict=strict,
-            v2=self._is_v2,
+            v2=self._dialect.openai_formats,
             bind_tools=self.bind_tools,
             bind=self.bind,
         )
