@@ -21,7 +21,7 @@ V1_API_PREFIX: Final = "/rpc/2.0/ai_custom/v1/wenxinworkshop"
 V1_CHAT_SEGMENT: Final = "/chat/"  # {prefix}/chat/{suffix or endpoint}
 OAUTH_PATH: Final = "/oauth/2.0/token"
 V2_PREFIX: Final = "/v2"
-V2_CHAT_PATH: Final = V2_PREFIX + "/chat/completions"
+V2_CHAT_PATH: Final = "/v2/chat/completions"  # V2_PREFIX + the chat route
 BEARER_PATH: Final = "/v1/BCE-BEARER/token"  # mint a short-term v2 key with IAM keys
 
 # -- headers -------------------------------------------------------------------------------
