@@ -46,12 +46,19 @@ V2_STREAM_END: Final = "[DONE]"  # the data of a v2 stream's last event
 # -- v1 OAuth (protocol.md section 1) --------------------------------------------------------
 ACCESS_TOKEN_PARAM: Final = "access_token"  # v1 chat carries the token in the query
 OAUTH_GRANT_TYPE: Final = "client_credentials"
+OAUTH_GRANT_PARAM: Final = "grant_type"
+OAUTH_CLIENT_ID_PARAM: Final = "client_id"  # the App API key
+OAUTH_CLIENT_SECRET_PARAM: Final = "client_secret"  # the App secret key
 OAUTH_LIFETIME: Final = 2_592_000  # 30 days: expires_in when a reply leaves it out
 
 
 def oauth_params(ak: str, sk: str) -> dict[str, str]:
     """The OAuth query that exchanges an App API key and secret key for an access token."""
-    return {"grant_type": OAUTH_GRANT_TYPE, "client_id": ak, "client_secret": sk}
+    return {
+        OAUTH_GRANT_PARAM: OAUTH_GRANT_TYPE,
+        OAUTH_CLIENT_ID_PARAM: ak,
+        OAUTH_CLIENT_SECRET_PARAM: sk,
+    }
 
 
 # -- v2 keys (protocol-v2.md) ----------------------------------------------------------------

@@ -146,10 +146,10 @@ def grant(params: Mapping[str, str], api_keys: Mapping[str, str]) -> str | Grant
 
     Open mode (``api_keys`` empty): any non-empty client id and secret pass.
     """
-    if params.get("grant_type") != wire.OAUTH_GRANT_TYPE:
+    if params.get(wire.OAUTH_GRANT_PARAM) != wire.OAUTH_GRANT_TYPE:
         return UNSUPPORTED_GRANT
-    client_id = params.get("client_id", "")
-    secret = params.get("client_secret", "")
+    client_id = params.get(wire.OAUTH_CLIENT_ID_PARAM, "")
+    secret = params.get(wire.OAUTH_CLIENT_SECRET_PARAM, "")
     if not api_keys:
         return client_id if client_id and secret else UNKNOWN_CLIENT
     expected = api_keys.get(client_id)

@@ -44,6 +44,7 @@ from .v2_format import Answer, Call, chunks, completion, content_pieces, error_b
 from .wire import Exchange, call_id, dumps, reply_id
 
 REQUEST_ID_HEADER = wire.V2_REQUEST_ID_HEADER_SENT.encode()
+_STREAM_END = wire.V2_STREAM_END.encode()
 _AUTHORIZATION = wire.AUTHORIZATION_HEADER.encode()
 _APPID = wire.APPID_HEADER.encode()
 _INVALID = object()
@@ -325,4 +326,4 @@ class V2App(RouteApp):
         if cut is not None:
             await (ex.drop() if cut.abort else ex.end_stream())
             return
-        await ex.send_event(b"[DONE]", last=True)
+        await ex.send_event(_STREAM_END, last=True)
