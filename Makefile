@@ -44,6 +44,8 @@ $(BENCH)-core/.installed: pyproject.toml constraints.txt
 	touch $@
 
 bench: $(BENCH)/.installed $(BENCH)-core/.installed
+	# The core venv holds a copy of the package, not a link: refresh it so the source is measured.
+	$(BENCH)-core/bin/python -m pip install --quiet --no-deps --force-reinstall .
 	$(BENCH)/bin/python benchmarks/server_throughput.py
 	QIANFAN_BENCH_CORE_PYTHON=$(BENCH)-core/bin/python $(BENCH)/bin/python benchmarks/client_overhead.py
 	$(BENCH)/bin/python benchmarks/langchain_overhead.py
