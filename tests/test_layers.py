@@ -210,6 +210,7 @@ PUBLIC = [
     "ServerError",
     "Settings",
     "StreamInterruptedError",
+    "TokenRejectedError",
     "UnknownModelError",
     "UnlistedParameterWarning",
 ]

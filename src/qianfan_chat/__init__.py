@@ -33,6 +33,7 @@ from ._errors import (
     RateLimitError,
     ServerError,
     StreamInterruptedError,
+    TokenRejectedError,
     UnknownModelError,
 )
 from ._messages import Messages
@@ -75,12 +76,17 @@ __all__ = [
     "ServerError",
     "Settings",
     "StreamInterruptedError",
+    "TokenRejectedError",
     "UnknownModelError",
     "UnlistedParameterWarning",
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "errors":  # Baidu's SDK names: ``qianfan.errors.APIError``
+        value = import_module(".errors", __name__)
+        globals()[name] = value
+        return value
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'qianfan_chat' has no attribute {name!r}")

@@ -153,6 +153,8 @@ V2_INTERNAL: Final = "internal_error"
 # ``*_rate_limit_exceeded`` codes as it adds limits).
 V2_CODE_ENDINGS: Final[tuple[tuple[str, Category], ...]] = (("rate_limit_exceeded", "rate_limit"),)
 V2_TOKEN_ERROR: Final = "invalid_iam_token"  # a minted key was rejected: mint a new one, once
+# Every code that says "the token or key you sent was rejected".
+TOKEN_REJECTED: Final[frozenset[int | str]] = frozenset({*TOKEN_ERRORS, V2_TOKEN_ERROR})
 
 
 UNKNOWN_MODEL_MESSAGE: Final = "The model does not exist or you do not have access to it."
