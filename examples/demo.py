@@ -101,12 +101,12 @@ def client_examples(endpoint: str | None) -> None:
     asyncio.run(run_async())
 
     title("batch_do, another model (Llama-2-7b-chat) and parameters")
-    results = chat.batch_do(
+    future = chat.batch_do(  # returns at once, as in the SDK; results() waits
         [USER_HELLO, [{"role": "user", "content": "写一首诗"}]],
         model="Llama-2-7b-chat",
         temperature=0.5,
     )
-    for item in results:
+    for item in future.results():
         print("batch_do:", item["result"] if isinstance(item, qianfan.QfResponse) else item)
 
     if endpoint:

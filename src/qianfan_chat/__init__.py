@@ -36,18 +36,61 @@ from ._errors import (
     TokenRejectedError,
     UnknownModelError,
 )
-from ._messages import Messages
-from ._response import QfResponse
+from ._messages import Messages, QfMessages, QfRole
+from ._response import QfRequest, QfResponse
 
 if TYPE_CHECKING:
-    from ._client import ChatCompletion
+    from ._batch import BatchRequestFuture
+    from ._batches import (
+        Batch,
+        Batches,
+        BatchInput,
+        BatchResult,
+        BatchStatus,
+        FileObject,
+        Files,
+        RequestCounts,
+    )
+    from ._client import ChatCompletion, UnsupportedOptionWarning
     from ._config import Settings
+    from ._sdk import (
+        AK,
+        SK,
+        AccessKey,
+        AccessToken,
+        SecretKey,
+        disable_log,
+        enable_log,
+        get_config,
+    )
     from ._stream import AsyncChatStream, ChatStream
     from ._v1 import UnlistedParameterWarning
 
 __version__ = "0.1.0"
 
+# The SDK's short names for the same classes.
+Role = QfRole
+Response = QfResponse
+
 _LAZY = {
+    "AK": "._sdk",
+    "SK": "._sdk",
+    "AccessKey": "._sdk",
+    "AccessToken": "._sdk",
+    "SecretKey": "._sdk",
+    "disable_log": "._sdk",
+    "enable_log": "._sdk",
+    "get_config": "._sdk",
+    "BatchRequestFuture": "._batch",
+    "UnsupportedOptionWarning": "._client",
+    "Batch": "._batches",
+    "BatchInput": "._batches",
+    "BatchResult": "._batches",
+    "BatchStatus": "._batches",
+    "Batches": "._batches",
+    "FileObject": "._batches",
+    "Files": "._batches",
+    "RequestCounts": "._batches",
     "ChatCompletion": "._client",
     "Settings": "._config",
     "ChatStream": "._stream",
@@ -56,29 +99,52 @@ _LAZY = {
 }
 
 __all__ = [
+    "AK",
+    "SK",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
+    "AccessKey",
+    "AccessToken",
     "AsyncChatStream",
     "AuthenticationError",
     "BadRequestError",
+    "Batch",
+    "BatchInput",
+    "BatchRequestFuture",
+    "BatchResult",
+    "BatchStatus",
+    "Batches",
     "ChatCompletion",
     "ChatStream",
     "CredentialsError",
+    "FileObject",
+    "Files",
     "InvalidRequestError",
     "Messages",
     "NotFoundError",
     "PermissionDeniedError",
+    "QfMessages",
+    "QfRequest",
     "QfResponse",
+    "QfRole",
     "QianfanError",
     "QuotaExceededError",
     "RateLimitError",
+    "RequestCounts",
+    "Response",
+    "Role",
+    "SecretKey",
     "ServerError",
     "Settings",
     "StreamInterruptedError",
     "TokenRejectedError",
     "UnknownModelError",
     "UnlistedParameterWarning",
+    "UnsupportedOptionWarning",
+    "disable_log",
+    "enable_log",
+    "get_config",
 ]
 
 

@@ -8,9 +8,11 @@ pooled ``httpx.Client`` (sync) or one ``httpx.AsyncClient`` per event loop (asyn
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from types import TracebackType
@@ -45,9 +47,24 @@ from ._stream import AsyncChatStream, ChatStream
 if TYPE_CHECKING:
     import asyncio
 
+    from ._batch import BatchRequestFuture
+    from ._batches import Batches, Files
+
 # asyncio and concurrent.futures are imported where they are used, so that importing the client
 # stays cheap for sync users (asyncio alone costs ~30 ms).
 DEFAULT_BATCH_WORKERS = 8  # batch_do / abatch_do concurrency when worker_num is not given
+TRUNCATED_CONTINUE_PROMPT = "继续"  # the SDK's default prompt to continue a truncated reply
+# Baidu SDK per-call options that are not body fields: honoured here and never sent.
+_SDK_NOOP = frozenset({"show_total_latency"})  # statistic always has total_latency
+# Baidu SDK options this client does not implement: named in a warning, never sent.
+_SDK_UNSUPPORTED = frozenset({"retry_jitter", "retry_err_codes", "retry_max_wait_interval"})
+
+
+class UnsupportedOptionWarning(UserWarning):
+    """An option of Baidu's SDK that this client does not implement; it is ignored (never
+    sent to the server)."""
+
+
 # Settings fixed at construction: assigning one later would be half-applied (auth plan, model
 # route and pools are built from them), so it is refused.
 _FIXED = frozenset(
@@ -139,6 +156,11 @@ class ChatCompletion:
         http_client: httpx.Client | httpx.AsyncClient | None = None,
         async_http_client: httpx.AsyncClient | None = None,
         settings: Settings | None = None,
+        stream: bool = False,
+        query_per_second: float | None = None,
+        request_per_minute: int | None = None,
+        token_per_minute: int | None = None,
+        **options: Any,
     ) -> None:
         given: dict[str, Any] = {
             "ak": ak,
@@ -185,6 +207,15 @@ class ChatCompletion:
         ] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self._auth = auth_plan(settings)
+        self._stream = bool(stream)  # the SDK's constructor option: do() streams by default
+        self._limits = (query_per_second, request_per_minute, token_per_minute)
+        for name in sorted(options):
+            warnings.warn(
+                f"ChatCompletion option {name!r} (Baidu's SDK) is not implemented here and is "
+                "ignored",
+                UnsupportedOptionWarning,
+                stacklevel=2,
+            )
         install_redaction()
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -258,6 +289,99 @@ class ChatCompletion:
         )
 
     # -- preparing a call (pure) ------------------------------------------------------------
+
+    def _calls(
+        self,
+        messages: Iterable[Mapping[str, Any]],
+        *,
+        model: str | None,
+        endpoint: str | None,
+        stream: bool,
+        retry_count: int | None,
+        request_timeout: float | None,
+        request_id: str | None,
+        backoff_factor: float | None,
+        continue_prompt: str | None,
+        truncate: bool,
+        params: Mapping[str, Any],
+    ) -> Generator[CallSpec, Any, Any]:
+        """The calls one ``do`` makes, as a generator of specs that receives each result (the
+        shells run them): one, or more while ``auto_concat_truncate`` continues a truncated
+        reply. Pure: shared by ``do`` and ``ado``."""
+        msgs, body_params = self._sdk_options(messages, params, model, endpoint, truncate)
+        if continue_prompt is not None and stream:
+            warnings.warn(
+                "auto_concat_truncate is not implemented for streams; the stream is not continued",
+                UnsupportedOptionWarning,
+                stacklevel=4,
+            )
+            continue_prompt = None
+
+        def spec(conversation: Any) -> CallSpec:
+            return self._prepare(
+                conversation,
+                model=model,
+                endpoint=endpoint,
+                stream=stream,
+                retry_count=retry_count,
+                request_timeout=request_timeout,
+                backoff_factor=backoff_factor,
+                request_id=request_id,
+                params=body_params,
+            )
+
+        result = yield spec(msgs)
+        if continue_prompt is None:
+            return result
+        pieces = [_reply_text(result.body)]
+        while _is_truncated(result.body):
+            msgs = [
+                *msgs,
+                {"role": "assistant", "content": pieces[-1]},
+                {"role": "user", "content": continue_prompt},
+            ]
+            result = yield spec(msgs)
+            pieces.append(_reply_text(result.body))
+        if len(pieces) > 1:
+            _set_reply_text(result.body, "".join(pieces))
+        return result
+
+    def _sdk_options(
+        self,
+        messages: Iterable[Mapping[str, Any]],
+        params: Mapping[str, Any],
+        model: str | None,
+        endpoint: str | None,
+        truncate: bool,
+    ) -> tuple[Any, dict[str, Any]]:
+        """Apply the SDK's per-call options (none of them is sent) to the messages."""
+        body = dict(params)
+        for name in _SDK_NOOP & body.keys():
+            del body[name]
+        for name in sorted(_SDK_UNSUPPORTED & body.keys()):
+            del body[name]
+            warnings.warn(
+                f"do() option {name!r} (Baidu's SDK) is not implemented here and is ignored",
+                UnsupportedOptionWarning,
+                stacklevel=5,
+            )
+        adapt = body.pop("adapt_openai_message_format", False)
+        msgs: Any = messages
+        if isinstance(messages, str | bytes | Mapping) or not (adapt or truncate):
+            return msgs, body
+        msgs = list(messages)
+        if not all(isinstance(m, Mapping) for m in msgs):
+            return msgs, body  # the validator names the bad item
+        if adapt and not self._requests.system_messages:
+            system = [str(m.get("content") or "") for m in msgs if m.get("role") == "system"]
+            if system:
+                msgs = [m for m in msgs if m.get("role") != "system"]
+                body["system"] = "\n".join([*filter(None, [body.get("system")]), *system])
+        if truncate:
+            from ._protocol.rules_v1 import truncate_history
+
+            msgs = truncate_history(msgs, self._requests.input_limit(model, endpoint))
+        return msgs, body
 
     def _prepare(
         self,
@@ -365,14 +489,16 @@ class ChatCompletion:
     def do(
         self,
         messages: Iterable[Mapping[str, Any]],
-        *,
         model: str | None = ...,
         endpoint: str | None = ...,
-        stream: Literal[False] = ...,
+        stream: Literal[False] | None = ...,
         retry_count: int | None = ...,
         request_timeout: float | None = ...,
-        backoff_factor: float | None = ...,
         request_id: str | None = ...,
+        backoff_factor: float | None = ...,
+        auto_concat_truncate: bool = ...,
+        truncated_continue_prompt: str = ...,
+        truncate_overlong_msgs: bool = ...,
         **params: Any,
     ) -> QfResponse: ...
 
@@ -380,75 +506,114 @@ class ChatCompletion:
     def do(
         self,
         messages: Iterable[Mapping[str, Any]],
-        *,
-        model: str | None = ...,
-        endpoint: str | None = ...,
+        model: str | None,
+        endpoint: str | None,
         stream: Literal[True],
         retry_count: int | None = ...,
         request_timeout: float | None = ...,
-        backoff_factor: float | None = ...,
         request_id: str | None = ...,
+        backoff_factor: float | None = ...,
+        auto_concat_truncate: bool = ...,
+        truncated_continue_prompt: str = ...,
+        truncate_overlong_msgs: bool = ...,
+        **params: Any,
+    ) -> ChatStream: ...
+
+    @overload
+    def do(
+        self,
+        messages: Iterable[Mapping[str, Any]],
+        model: str | None = ...,
+        endpoint: str | None = ...,
+        *,
+        stream: Literal[True],
+        retry_count: int | None = ...,
+        request_timeout: float | None = ...,
+        request_id: str | None = ...,
+        backoff_factor: float | None = ...,
+        auto_concat_truncate: bool = ...,
+        truncated_continue_prompt: str = ...,
+        truncate_overlong_msgs: bool = ...,
         **params: Any,
     ) -> ChatStream: ...
 
     def do(
         self,
         messages: Iterable[Mapping[str, Any]],
-        *,
         model: str | None = None,
         endpoint: str | None = None,
-        stream: bool = False,
+        stream: bool | None = None,
         retry_count: int | None = None,
         request_timeout: float | None = None,
-        backoff_factor: float | None = None,
         request_id: str | None = None,
+        backoff_factor: float | None = None,
+        auto_concat_truncate: bool = False,
+        truncated_continue_prompt: str = TRUNCATED_CONTINUE_PROMPT,
+        truncate_overlong_msgs: bool = False,
         **params: Any,
     ) -> QfResponse | ChatStream:
-        """Send one chat request. With ``stream=True``, returns a :class:`ChatStream` of chunks.
+        """Send one chat request; with ``stream=True`` (or ``stream=True`` given to the
+        constructor), a :class:`ChatStream` of chunks.
 
+        The arguments come in Baidu's SDK order, so positional calls written for it work.
         Every body parameter of the SDK page passes through ``params`` (``temperature``,
         ``top_p``, ``penalty_score``, ``system``, ``stop``, ``functions``, ``user_id``, ...).
-        Invalid messages or parameters raise :class:`InvalidRequestError` before any request.
+        The SDK's options are honoured and never sent: ``auto_concat_truncate`` (a truncated
+        reply, v1 ``is_truncated`` or v2 ``finish_reason: "length"``, is continued with
+        ``truncated_continue_prompt`` and the pieces joined), ``truncate_overlong_msgs``
+        (the oldest turns are dropped until the input fits the model's budget),
+        ``adapt_openai_message_format`` (v1: a ``system`` message moves to ``system``) and
+        ``show_total_latency`` (``statistic["total_latency"]`` is always there); other SDK
+        options are named in an :class:`UnsupportedOptionWarning` and not sent. Invalid
+        messages or parameters raise :class:`InvalidRequestError` before any request.
         """
-        spec = self._prepare(
-            messages,
-            model=model,
-            endpoint=endpoint,
-            stream=stream,
-            retry_count=retry_count,
-            request_timeout=request_timeout,
-            backoff_factor=backoff_factor,
-            request_id=request_id,
-            params=params,
+        result: QfResponse | ChatStream = self._drive(
+            self._calls(
+                messages,
+                model=model,
+                endpoint=endpoint,
+                stream=self._stream if stream is None else stream,
+                retry_count=retry_count,
+                request_timeout=request_timeout,
+                request_id=request_id,
+                backoff_factor=backoff_factor,
+                continue_prompt=truncated_continue_prompt if auto_concat_truncate else None,
+                truncate=truncate_overlong_msgs,
+                params=params,
+            )
         )
-        result: QfResponse | ChatStream = self._run(spec)
         return result
+
+    def _drive(self, calls: Generator[CallSpec, Any, Any]) -> Any:
+        value: Any = None
+        while True:
+            try:
+                spec = calls.send(value)
+            except StopIteration as stop:
+                return stop.value
+            value = self._run(spec)
 
     def batch_do(
         self,
-        messages_list: Sequence[Iterable[Mapping[str, Any]]],
+        messages_list: Sequence[Iterable[Mapping[str, Any]]] | None = None,
         worker_num: int | None = None,
+        *,
+        body_list: Sequence[Mapping[str, Any]] | None = None,
         **kwargs: Any,
-    ) -> list[QfResponse | Exception]:
+    ) -> BatchRequestFuture[Any]:
         """Send several conversations concurrently (at most ``worker_num`` at a time, default
-        8). Results come in input order; a failed item's exception stands in its place."""
-        if kwargs.get("stream"):
-            raise InvalidRequestError("stream", "batch_do does not stream; call do(stream=True)")
-        workers = _workers(worker_num, len(messages_list))
+        8) and return at once, as the SDK does: a :class:`BatchRequestFuture` whose
+        ``results()`` are in input order, a failed item's exception in its place. Items are
+        ``messages_list`` conversations, or ``body_list`` dicts of ``messages`` and per-item
+        parameters; ``kwargs`` go to every :meth:`do` (``stream=True`` gives each item a
+        :class:`ChatStream`)."""
+        from ._batch import BatchRequestFuture
 
-        def one(messages: Iterable[Mapping[str, Any]]) -> QfResponse | Exception:
-            try:
-                result: QfResponse = self.do(messages, **kwargs)
-            except Exception as exc:
-                return exc
-            return result
-
-        if not messages_list:
-            return []
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qianfan-batch") as pool:
-            return list(pool.map(one, messages_list))
+        items = _batch_items(messages_list, body_list)
+        workers = _workers(worker_num, len(items))
+        return BatchRequestFuture(
+            [functools.partial(self.do, **{**kwargs, **item}) for item in items], workers
+        )
 
     def close(self) -> None:
         """Close the pooled connections this object opened (never a caller's client)."""
@@ -545,14 +710,16 @@ class ChatCompletion:
     async def ado(
         self,
         messages: Iterable[Mapping[str, Any]],
-        *,
         model: str | None = ...,
         endpoint: str | None = ...,
-        stream: Literal[False] = ...,
+        stream: Literal[False] | None = ...,
         retry_count: int | None = ...,
         request_timeout: float | None = ...,
-        backoff_factor: float | None = ...,
         request_id: str | None = ...,
+        backoff_factor: float | None = ...,
+        auto_concat_truncate: bool = ...,
+        truncated_continue_prompt: str = ...,
+        truncate_overlong_msgs: bool = ...,
         **params: Any,
     ) -> QfResponse: ...
 
@@ -560,67 +727,98 @@ class ChatCompletion:
     async def ado(
         self,
         messages: Iterable[Mapping[str, Any]],
-        *,
-        model: str | None = ...,
-        endpoint: str | None = ...,
+        model: str | None,
+        endpoint: str | None,
         stream: Literal[True],
         retry_count: int | None = ...,
         request_timeout: float | None = ...,
-        backoff_factor: float | None = ...,
         request_id: str | None = ...,
+        backoff_factor: float | None = ...,
+        auto_concat_truncate: bool = ...,
+        truncated_continue_prompt: str = ...,
+        truncate_overlong_msgs: bool = ...,
+        **params: Any,
+    ) -> AsyncChatStream: ...
+
+    @overload
+    async def ado(
+        self,
+        messages: Iterable[Mapping[str, Any]],
+        model: str | None = ...,
+        endpoint: str | None = ...,
+        *,
+        stream: Literal[True],
+        retry_count: int | None = ...,
+        request_timeout: float | None = ...,
+        request_id: str | None = ...,
+        backoff_factor: float | None = ...,
+        auto_concat_truncate: bool = ...,
+        truncated_continue_prompt: str = ...,
+        truncate_overlong_msgs: bool = ...,
         **params: Any,
     ) -> AsyncChatStream: ...
 
     async def ado(
         self,
         messages: Iterable[Mapping[str, Any]],
-        *,
         model: str | None = None,
         endpoint: str | None = None,
-        stream: bool = False,
+        stream: bool | None = None,
         retry_count: int | None = None,
         request_timeout: float | None = None,
-        backoff_factor: float | None = None,
         request_id: str | None = None,
+        backoff_factor: float | None = None,
+        auto_concat_truncate: bool = False,
+        truncated_continue_prompt: str = TRUNCATED_CONTINUE_PROMPT,
+        truncate_overlong_msgs: bool = False,
         **params: Any,
     ) -> QfResponse | AsyncChatStream:
-        """The async :meth:`do`. With ``stream=True``, returns an :class:`AsyncChatStream`."""
-        spec = self._prepare(
+        """The async :meth:`do` (same arguments); with ``stream=True``, an
+        :class:`AsyncChatStream`."""
+        calls = self._calls(
             messages,
             model=model,
             endpoint=endpoint,
-            stream=stream,
+            stream=self._stream if stream is None else stream,
             retry_count=retry_count,
             request_timeout=request_timeout,
-            backoff_factor=backoff_factor,
             request_id=request_id,
+            backoff_factor=backoff_factor,
+            continue_prompt=truncated_continue_prompt if auto_concat_truncate else None,
+            truncate=truncate_overlong_msgs,
             params=params,
         )
-        result: QfResponse | AsyncChatStream = await self._arun(spec)
-        return result
+        value: Any = None
+        while True:
+            try:
+                spec = calls.send(value)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            value = await self._arun(spec)
 
     async def abatch_do(
         self,
-        messages_list: Sequence[Iterable[Mapping[str, Any]]],
+        messages_list: Sequence[Iterable[Mapping[str, Any]]] | None = None,
         worker_num: int | None = None,
+        *,
+        body_list: Sequence[Mapping[str, Any]] | None = None,
         **kwargs: Any,
-    ) -> list[QfResponse | Exception]:
-        """The async :meth:`batch_do`: bounded concurrency, input order, errors in place."""
-        if kwargs.get("stream"):
-            raise InvalidRequestError("stream", "abatch_do does not stream; call ado(stream=True)")
+    ) -> list[Any]:
+        """The async :meth:`batch_do`, as in the SDK a list once all are done: bounded
+        concurrency, input order, a failed item's exception in its place."""
         import asyncio
 
-        gate = asyncio.Semaphore(_workers(worker_num, len(messages_list)))
+        items = _batch_items(messages_list, body_list)
+        gate = asyncio.Semaphore(_workers(worker_num, len(items)))
 
-        async def one(messages: Iterable[Mapping[str, Any]]) -> QfResponse | Exception:
+        async def one(item: dict[str, Any]) -> Any:
             async with gate:
                 try:
-                    result: QfResponse = await self.ado(messages, **kwargs)
+                    return await self.ado(**{**kwargs, **item})
                 except Exception as exc:
                     return exc
-                return result
 
-        return list(await asyncio.gather(*(one(m) for m in messages_list)))
+        return list(await asyncio.gather(*(one(item) for item in items)))
 
     async def aclose(self) -> None:
         """Close this loop's pooled connections (and the sync ones)."""
@@ -640,6 +838,63 @@ class ChatCompletion:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+    # -- batch inference (v2 files + batches; see _batches.py) ------------------------------
+
+    @property
+    def files(self) -> Files:
+        """The v2 files API (upload, get, list, download) over this client's settings, auth
+        and pooled connections."""
+        from ._batches import Files
+
+        return Files(self)
+
+    @property
+    def batches(self) -> Batches:
+        """The v2 batch-inference API (create, submit, get, list, cancel, wait, results)."""
+        from ._batches import Batches
+
+        return Batches(self)
+
+
+def _is_truncated(body: Mapping[str, Any]) -> bool:
+    """v1: ``is_truncated``; v2: the first choice stopped at the output limit."""
+    if "choices" in body:
+        choices = body.get("choices") or [{}]
+        return bool(choices) and choices[0].get("finish_reason") == "length"
+    return body.get("is_truncated") is True
+
+
+def _reply_text(body: Mapping[str, Any]) -> str:
+    if "choices" in body:
+        choices = body.get("choices") or [{}]
+        return str((choices[0].get("message") or {}).get("content") or "")
+    return str(body.get("result") or "")
+
+
+def _set_reply_text(body: dict[str, Any], text: str) -> None:
+    if "choices" in body:
+        body["choices"][0]["message"]["content"] = text
+    else:
+        body["result"] = text
+
+
+def _batch_items(
+    messages_list: Sequence[Iterable[Mapping[str, Any]]] | None,
+    body_list: Sequence[Mapping[str, Any]] | None,
+) -> list[dict[str, Any]]:
+    """``do`` keyword sets, one per item: ``{"messages": ...}`` or a ``body_list`` dict."""
+    if (messages_list is None) == (body_list is None):
+        raise InvalidRequestError("messages_list", "give messages_list or body_list (one of them)")
+    if body_list is not None:
+        items = []
+        for i, body in enumerate(body_list):
+            if not isinstance(body, Mapping) or "messages" not in body:
+                raise InvalidRequestError(f"body_list[{i}]", "must be a dict with messages")
+            items.append(dict(body))
+        return items
+    assert messages_list is not None
+    return [{"messages": messages} for messages in messages_list]
 
 
 def _workers(worker_num: int | None, items: int) -> int:

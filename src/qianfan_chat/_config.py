@@ -182,6 +182,15 @@ class Settings:
     request_timeout: float
     backoff_factor: float
 
+    @staticmethod
+    def environment() -> dict[str, str]:
+        """Every ``QIANFAN_*`` value in effect now, first found wins: set in this process
+        (``qianfan_chat.AK(...)``, ``get_config().X = ...``), the environment, ``./.env`` (or
+        the file ``QIANFAN_DOT_ENV_CONFIG_FILE`` names)."""
+        from ._sdk import environment
+
+        return environment()
+
     @property
     def auth_mode(self) -> AuthMode | None:
         """How calls are authorized (None: no usable credentials for this version)."""
@@ -215,11 +224,13 @@ class Settings:
         backoff_factor: float | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
-        """Resolve every setting (``environ`` defaults to ``os.environ``, read now).
+        """Resolve every setting. ``environ`` defaults to :meth:`environment`, read now: the
+        ``QIANFAN_*`` values set with ``qianfan_chat.AK()`` / ``get_config()``, else the
+        process environment, else a ``.env`` file.
 
         The version, unset: 2 when the only credential is a v2 API key, else 1. Raises
         :class:`InvalidRequestError` for a bad version, retry or timeout setting."""
-        env = os.environ if environ is None else environ
+        env = cls.environment() if environ is None else environ
         creds = Credentials.resolve(
             ak=ak,
             sk=sk,

@@ -1,7 +1,8 @@
 """``Messages``: a multi-turn conversation that keeps v1's role order for you.
 
 It *is* a ``list`` of message dicts, so it goes anywhere one does (``do(messages=msgs)``,
-``json.dumps(msgs)``).
+``json.dumps(msgs)``). Baidu's SDK names work too: ``QfMessages`` (the same class),
+``QfRole`` / ``Role`` (``append(text, role=QfRole.User)``) and ``_to_list()``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,31 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ._errors import InvalidRequestError
 from ._response import QfResponse
+
+
+class _Role(str):
+    """A role: the string itself, with the SDK enum's ``.value``."""
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+
+class QfRole:
+    """Message roles, by the SDK's names (``QfRole.User``); each is also its string, and has
+    ``.value`` as the SDK's enum members do. (Not an ``Enum``: importing ``enum`` would add to
+    ``import qianfan_chat``.)"""
+
+    User = _Role("user")
+    Assistant = _Role("assistant")
+    Function = _Role("function")
+    System = _Role("system")
+    Tool = _Role("tool")
+
 
 Message = dict[str, Any]
 
@@ -63,8 +88,16 @@ class Messages(list[Message]):
     def append(  # type: ignore[override]
         self, message: str | QfResponse | Mapping[str, Any], role: str | None = None
     ) -> None:
+        """Add a turn: text (its role is the one that must come next unless ``role`` is given),
+        a reply (:class:`QfResponse` or its body), or a whole message dict. Anything else
+        raises :class:`InvalidRequestError` (the SDK's ``InvalidArgumentError``)."""
+        if role is not None:
+            role = str(role)
         if isinstance(message, QfResponse):
-            super().append(_reply_message(message.body))
+            reply = _reply_message(message.body)
+            if role is not None:
+                reply["role"] = role
+            super().append(reply)
             return
         if isinstance(message, Mapping):
             if "role" in message:
@@ -72,6 +105,11 @@ class Messages(list[Message]):
             else:  # a raw reply body
                 super().append(_reply_message(message))
             return
+        if not isinstance(message, str):
+            raise InvalidRequestError(
+                "message",
+                f"must be text, a QfResponse or a message dict, got {type(message).__name__}",
+            )
         entry: Message = {"role": role or self._next_role(), "content": message}
         if entry["role"] == "function" and self:
             call = self[-1].get("function_call")
@@ -100,3 +138,10 @@ class Messages(list[Message]):
 
     def copy(self) -> Messages:
         return Messages(self)
+
+    def _to_list(self) -> list[Message]:
+        """The SDK's name: the messages as a plain list of dicts."""
+        return [dict(m) for m in self]
+
+
+QfMessages = Messages  # the SDK's name

@@ -74,7 +74,7 @@ class Caller:
 
     async def batch(self, client: ChatCompletion, *args: Any, **kwargs: Any) -> list[Any]:
         if self.mode == "sync":
-            return await asyncio.to_thread(client.batch_do, *args, **kwargs)
+            return await asyncio.to_thread(lambda: client.batch_do(*args, **kwargs).results())
         return await client.abatch_do(*args, **kwargs)
 
 

@@ -20,7 +20,6 @@ client decides it.
 
 from __future__ import annotations
 
-import os
 import threading
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -78,8 +77,9 @@ _NEUTRAL_OPTIONS = {"retry_count": 0, "request_timeout": 1.0, "backoff_factor": 
 
 
 def _qianfan_environment() -> dict[str, str]:
-    """The ``QIANFAN_*`` variables, as the model's settings read them: when it is made."""
-    return {name: value for name, value in os.environ.items() if name.startswith("QIANFAN_")}
+    """The ``QIANFAN_*`` values in effect (set in the process, the environment, ``.env``), as
+    the model's settings read them: when it is made."""
+    return Settings.environment()
 
 
 class QianfanChatEndpoint(BaseChatModel):
