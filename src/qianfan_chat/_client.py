@@ -419,6 +419,7 @@ class ChatCompletion:
             stream=stream,
             headers=headers,
             version=self.version,
+            merge_usage=self._requests.merges_usage(params, stream),
         )
 
     # -- the sync shell ---------------------------------------------------------------------
@@ -465,7 +466,9 @@ class ChatCompletion:
                 finally:
                     response.close()
                 raise _not_a_stream(response, action.statistic)
-            return ChatStream(response, action.statistic, action.version)._prime()
+            return ChatStream(
+                response, action.statistic, action.version, action.merge_usage
+            )._prime()
         assert isinstance(action, Sleep)
         time.sleep(action.seconds)
         return None
@@ -684,7 +687,9 @@ class ChatCompletion:
                 finally:
                     await response.aclose()
                 raise _not_a_stream(response, action.statistic)
-            return await AsyncChatStream(response, action.statistic, action.version)._prime()
+            return await AsyncChatStream(
+                response, action.statistic, action.version, action.merge_usage
+            )._prime()
         assert isinstance(action, Sleep)
         import asyncio
 

@@ -89,8 +89,14 @@ class StreamState:
         headers: Mapping[str, str],
         statistic: dict[str, Any],
         version: ApiVersion,
+        merge_usage: bool = False,
     ):
         self.reader = _CHUNKS[version]
+        # v2, usage chunk asked for by the client: hold the finish chunk until the usage comes
+        # (or the stream ends), give it the usage, and yield no chunk without choices.
+        self.merge_usage = merge_usage
+        self.held: QfResponse | None = None
+        self.pending_release: list[QfResponse] = []
         self.complete = False  # the answer is whole even if the end marker never comes
         self.status = status
         self.headers = headers
@@ -111,6 +117,7 @@ class StreamState:
                 break
             if reader.is_end_marker(event.data):
                 self.end()
+                out.extend(self.release())
                 continue
             body = _wire.chunk_body(event, self.status, self.headers)
             if self.request_id is None:
@@ -119,7 +126,34 @@ class StreamState:
                 self.statistic["first_token_latency"] = time.perf_counter() - self.started
             self.chunks += 1
             reader.absorb(self, body)
-            out.append(QfResponse(self.status, self.headers, body, self.statistic, self.request_id))
+            chunk = QfResponse(self.status, self.headers, body, self.statistic, self.request_id)
+            if self.merge_usage and self._hold(chunk):
+                continue
+            out.append(chunk)
+        return out
+
+    def _hold(self, chunk: QfResponse) -> bool:
+        """Keep back what must not be yielded yet (see ``merge_usage``): True if held."""
+        choices = chunk.body.get("choices")
+        if not choices:  # the usage chunk: its usage goes to the finish chunk
+            if self.held is not None and chunk.body.get("usage"):
+                self.held.body["usage"] = chunk.body["usage"]
+            return True
+        finished = any(isinstance(c, Mapping) and c.get("finish_reason") for c in choices)
+        if not finished:
+            return False
+        released = self.held
+        self.held = chunk
+        if released is not None:  # several choices finishing: all but the last go out as they are
+            self.pending_release.append(released)
+        return True
+
+    def release(self) -> list[QfResponse]:
+        """The chunks held back, at the end of the stream."""
+        out, self.pending_release = self.pending_release, []
+        if self.held is not None:
+            out.append(self.held)
+            self.held = None
         return out
 
     def end(self) -> None:
@@ -138,7 +172,7 @@ class StreamState:
             return chunks
         if self.complete:
             self.end()
-            return chunks
+            return chunks + self.release()
         raise self.interrupted(f"the stream ended before its last event ({self.reader.last_event})")
 
     def interrupted(self, why: str) -> StreamInterruptedError:
@@ -192,10 +226,16 @@ class ChatStream(_StreamBase, Iterator[QfResponse]):
     """A sync stream of chunks. Use it in a ``with`` block, or iterate it to the end."""
 
     def __init__(
-        self, response: httpx.Response, statistic: dict[str, Any], version: ApiVersion
+        self,
+        response: httpx.Response,
+        statistic: dict[str, Any],
+        version: ApiVersion,
+        merge_usage: bool = False,
     ) -> None:
         self._response = response
-        self._state = StreamState(response.status_code, response.headers, statistic, version)
+        self._state = StreamState(
+            response.status_code, response.headers, statistic, version, merge_usage
+        )
         self._bytes = response.iter_bytes()
         self._pending = deque()
 
@@ -267,10 +307,16 @@ class AsyncChatStream(_StreamBase, AsyncIterator[QfResponse]):
     """An async stream of chunks. Use it in an ``async with`` block, or iterate to the end."""
 
     def __init__(
-        self, response: httpx.Response, statistic: dict[str, Any], version: ApiVersion
+        self,
+        response: httpx.Response,
+        statistic: dict[str, Any],
+        version: ApiVersion,
+        merge_usage: bool = False,
     ) -> None:
         self._response = response
-        self._state = StreamState(response.status_code, response.headers, statistic, version)
+        self._state = StreamState(
+            response.status_code, response.headers, statistic, version, merge_usage
+        )
         self._bytes = response.aiter_bytes()
         self._pending = deque()
 

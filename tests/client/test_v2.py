@@ -185,15 +185,26 @@ async def test_stream_text_and_usage(
     text = "第一句话。第二句话！第三句话？最后一句。"
     server.add_rule(contains="故事", text=text)
     chunks = await caller.stream(v2, user("讲个故事"))
-    deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
+    deltas = [c["choices"][0]["delta"] for c in chunks]  # every chunk has a choice
     assert deltas[0]["role"] == "assistant"
     assert "".join(d.get("content") or "" for d in deltas) == text
-    assert chunks[-1]["choices"] == []  # the include_usage chunk
+    # The include_usage chunk the client asked for is folded into the finish chunk (issue 9).
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
     assert chunks[-1]["usage"]["completion_tokens"] > 0
     assert all(c.get("usage") is None for c in chunks[:-1])
     body = json.loads(v2_requests(server)[0]["body"])
     assert body["stream"] is True
     assert body["stream_options"] == {"include_usage": True}
+
+
+async def test_stream_options_asked_by_the_caller_are_kept(
+    caller: Caller, v2: ChatCompletion, server: LocalServer
+) -> None:
+    """A caller who asks for stream_options gets the usage chunk as the server sends it."""
+    chunks = await caller.stream(v2, user("讲个故事"), stream_options={"include_usage": True})
+    assert chunks[-1]["choices"] == []
+    assert chunks[-1]["usage"]["total_tokens"] > 0
+    assert all(c["choices"] for c in chunks[:-1])
 
 
 async def test_stream_object_text_usage(v2: ChatCompletion, server: LocalServer) -> None:
