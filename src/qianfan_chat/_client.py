@@ -14,7 +14,7 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import Generator, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -26,10 +26,12 @@ from ._errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
+    CredentialsError,
     InvalidRequestError,
     QianfanError,
 )
 from ._flow import (
+    NO_CREDENTIALS,
     CallSpec,
     GetToken,
     OpenStream,
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
 
     from ._batch import BatchRequestFuture
     from ._batches import Batches, Files
+    from ._types import ModelInfo
 
 # asyncio and concurrent.futures are imported where they are used, so that importing the client
 # stays cheap for sync users (asyncio alone costs ~30 ms).
@@ -105,6 +108,17 @@ def _not_a_stream(response: httpx.Response, statistic: dict[str, Any]) -> Qianfa
 
 def _is_event_stream(response: httpx.Response) -> bool:
     return "text/event-stream" in response.headers.get("content-type", "")
+
+
+class _class_or_instance_method:
+    """A method that works on the class and on its objects (the SDK's ``models()``)."""
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self.function = function
+        functools.update_wrapper(self, function)  # type: ignore[arg-type]
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Callable[..., Any]:
+        return functools.partial(self.function, obj if obj is not None else owner)
 
 
 class ChatCompletion:
@@ -449,7 +463,7 @@ class ChatCompletion:
         except httpx.HTTPError as exc:
             raise _connection_error(exc) from exc
 
-    def _perform(self, action: Any, spec: CallSpec) -> Any:
+    def _perform(self, action: Any) -> Any:
         if isinstance(action, Send):
             return self._send(action)
         if isinstance(action, GetToken):
@@ -484,7 +498,7 @@ class ChatCompletion:
                 return stop.value
             value, error = None, None
             try:
-                value = self._perform(action, spec)
+                value = self._perform(action)
             except QianfanError as exc:
                 error = exc
 
@@ -667,7 +681,7 @@ class ChatCompletion:
         except httpx.HTTPError as exc:
             raise _connection_error(exc) from exc
 
-    async def _aperform(self, action: Any, spec: CallSpec) -> Any:
+    async def _aperform(self, action: Any) -> Any:
         if isinstance(action, Send):
             return await self._asend(action)
         if isinstance(action, GetToken):
@@ -707,7 +721,7 @@ class ChatCompletion:
                 return stop.value
             value, error = None, None
             try:
-                value = await self._aperform(action, spec)
+                value = await self._aperform(action)
             except QianfanError as exc:
                 error = exc
 
@@ -843,6 +857,43 @@ class ChatCompletion:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+    # -- the SDK's model and token helpers ----------------------------------------------------
+
+    @_class_or_instance_method
+    def models(self_or_cls: Any, version: int | str | None = None) -> set[str]:
+        """The model names this client knows (v1: the table's names; v2: its ids). Called on
+        the class, the v1 table unless ``version=2``; on an object, its own version's."""
+        if version is None and isinstance(self_or_cls, ChatCompletion):
+            return self_or_cls._requests.models()
+        chosen = _v2.V2Requests if str(version or 1).lower().lstrip("v") == "2" else _v1.V1Requests
+        return chosen.models()
+
+    def get_model_info(self, model: str) -> ModelInfo:
+        """What the model table knows of ``model`` (:class:`UnknownModelError` if nothing)."""
+        return self._requests.model_info(model)
+
+    def access_token(self) -> str:
+        """The token calls send (v1 OAuth: fetched and shared, as a call would; a ready token
+        or v2 API key as given; v2 with IAM keys: the minted key). IAM-signed v1 calls use
+        none: :class:`InvalidRequestError`."""
+        plan = self._auth
+        if plan is None:
+            raise CredentialsError(NO_CREDENTIALS[self.version])
+        if plan.token is not None:
+            return plan.token.get()
+        if plan.source is None:
+            raise InvalidRequestError("access_token", "IAM-signed v1 calls send no token")
+        token: str = self._perform(GetToken(plan.source, self.request_timeout))
+        return token
+
+    async def aaccess_token(self) -> str:
+        """The async :meth:`access_token`."""
+        plan = self._auth
+        if plan is None or plan.source is None:
+            return self.access_token()
+        token: str = await self._aperform(GetToken(plan.source, self.request_timeout))
+        return token
 
     # -- batch inference (v2 files + batches; see _batches.py) ------------------------------
 

@@ -139,3 +139,21 @@ class Completion:
     def text(self) -> str:
         """The first choice's content (a chunk's new text)."""
         return (self.choices[0].message.content or "") if self.choices else ""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the model table knows of a model (``ChatCompletion.get_model_info``), in the
+    fields of Baidu's SDK ``QfLLMInfo``: ``endpoint`` (v1: the path after the API prefix; v2:
+    the chat path), the body parameters it takes (``optional_keys``; v2: unknown, empty),
+    its input budget in tokens, and v2's capabilities."""
+
+    name: str
+    endpoint: str
+    optional_keys: frozenset[str] = frozenset()
+    required_keys: frozenset[str] = frozenset({"messages"})
+    max_input_tokens: int | None = None
+    max_output_tokens: int | None = None
+    function_calling: bool | None = None
+    reasoning: bool | None = None
+    api_type: str = "chat"
