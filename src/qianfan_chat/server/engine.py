@@ -2,9 +2,37 @@
 
 Nothing here is a language model. A reply comes from the first matching :class:`Rule` a test
 registered, or else from a fixed, deterministic default (a greeting answers a greeting, other
-input is quoted back, a function result is echoed, a function named in the question is called
+input is quoted back, a function result is echoed, a function the question asks for is called
 with arguments generated from its JSON Schema). Tests script exact replies with rules; the
 defaults only make an unscripted conversation well-formed.
+
+**When the default calls a function** (functions or tools offered, no rule matched). A forced
+function (``tool_choice`` naming one) is always called; ``tool_choice: none`` never calls.
+Otherwise only a LAST message from the user can ask for a call (:func:`asked_function`):
+
+1. the first offered function it names: the name as a whole word, case-insensitive, its ``_``
+   also read as a space (``get_weather``, ``GET_WEATHER``, ``get weather``);
+2. else the function whose name and description share the most *content words* with it (at
+   least one; a tie goes to the function offered first).
+
+Content words (:func:`content_words`) are English words (runs of letters and digits, split at
+``_`` and camelCase, lower-cased, a plural ``-s``/``-ies`` folded; 1-letter words and numbers
+dropped) that are not stop-words (articles, pronouns, prepositions, auxiliaries, question
+words, generic verbs such as get/set/use/tell, filler such as current/given/today), and, for
+Chinese, each two adjacent Han characters of a run, unless the pair holds a particle or a
+question character (的 是 了 吗 呢 吧 啊 呀 嘛 么 怎 哪 谁) or is a stop pair (什么, 怎么, 如何,
+今天, 获取, 查询, 当前, ...). So "What's the weather in Beijing today?" asks for
+``get_current_weather`` described "Get the current weather in a given location" (*weather*),
+北京今天天气怎么样 for a function described 获取指定城市的天气 (*天气*), and "What is the
+capital of France?" for neither. Nothing is translated: a Chinese question never matches an
+English description.
+
+With ``tool_choice: required`` and nothing asked for, the first function is called. A call's
+arguments are :func:`~.schema.example_arguments` of its schema; when the question asked for the
+call, a top-level plain string property that takes a place (named or described ``location``,
+``city``, ``address``, 城市, 地点, ...) gets the place the question names, if any (capitalised
+words after in/at/for/near/from/to, "in San Francisco, CA" → ``San Francisco, CA``; or a
+Chinese city of a short list, 北京, 上海, ...). All of it is TEST DATA, predictable, not clever.
 
 The engine is protocol-neutral: it takes an :class:`EngineRequest` (model, messages, functions,
 tool choice, response format, stop strings) and returns an :class:`EngineReply` (text or calls,
@@ -26,6 +54,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
+from .._protocol.content import content_text
 from .._protocol.models_v1 import model_table
 from .codemap import is_v2_code
 from .counted import CountedList, check_times
@@ -305,11 +334,11 @@ class ReplyEngine:
         rule = self._match(request)
         if rule is not None:
             return _rule_reply(rule, request)
-        name = _pick_function(request)
-        if name is not None:
-            return EngineReply(
-                calls=(generated_call(name, request.functions),), finish_reason="calls"
-            )
+        picked = _pick_function(request)
+        if picked is not None:
+            name, question = picked
+            call = generated_call(name, request.functions, question=question)
+            return EngineReply(calls=(call,), finish_reason="calls")
         return apply_stop(EngineReply(text=default_text(request)), request.stop)
 
 
@@ -337,35 +366,204 @@ def _rule_reply(rule: Rule, request: EngineRequest) -> EngineReply:
     return apply_stop(EngineReply(text=text, chunks=chunks, **flags), request.stop)
 
 
-def _pick_function(request: EngineRequest) -> str | None:
-    """The function a request gets called without a rule (see the module docstring)."""
+def _question(request: EngineRequest) -> str | None:
+    """The text of the last message when it is the user's (only a user can ask for a call)."""
+    last = request.messages[-1] if request.messages else {}
+    return content_text(last.get("content")) if last.get("role") == "user" else None
+
+
+def _pick_function(request: EngineRequest) -> tuple[str, str | None] | None:
+    """The function a request gets called without a rule, with the question that asked for
+    it (None when it is called because the caller forces or requires a call); see the module
+    docstring."""
     if request.forced_function is not None:
-        return request.forced_function
+        return request.forced_function, None
     if not request.functions or request.tool_choice == "none":
         return None
-    names: list[str] = [f["name"] for f in request.functions if isinstance(f.get("name"), str)]
-    last = request.messages[-1] if request.messages else {}
-    content = last.get("content")
-    if last.get("role") == "user" and isinstance(content, str):
-        text = content.lower()
-        for name in names:
-            lowered = name.lower()
-            if lowered in text or lowered.replace("_", " ") in text:
-                return name
+    question = _question(request)
+    if question:
+        asked = asked_function(question, request.functions)
+        if asked is not None:
+            return asked, question
+    names = [f["name"] for f in request.functions if isinstance(f.get("name"), str)]
     if request.tool_choice == "required" and names:
-        return names[0]
+        return names[0], None
     return None
 
 
-def generated_call(name: str, functions: Sequence[Mapping[str, Any]]) -> ToolCall:
-    """A call to ``name`` with arguments that validate against its ``parameters`` schema."""
+# -- what a question asks for (TEST DATA; the rules are in the module docstring) -------------
+
+_WORD = re.compile(r"[a-z0-9]+")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+_STOP_WORDS = frozenset(
+    {
+        "a", "an", "the", "this", "that", "these", "those", "there", "here", "what", "whats",
+        "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were",
+        "be", "been", "being", "am", "do", "does", "did", "doing", "done", "have", "has", "had",
+        "having", "can", "could", "will", "would", "shall", "should", "may", "might", "must", "i",
+        "me", "my", "mine", "myself", "you", "your", "yours", "he", "him", "his", "she", "her",
+        "it", "its", "we", "us", "our", "they", "them", "their", "in", "on", "at", "to", "for",
+        "of", "from", "by", "with", "about", "into", "onto", "over", "under", "up", "down", "out",
+        "off", "as", "than", "then", "so", "and", "or", "but", "nor", "not", "no", "yes", "if",
+        "else", "also", "too", "very", "just", "only", "some", "any", "all", "each", "every",
+        "much", "many", "more", "most", "other", "such", "same", "own", "again", "please", "pls",
+        "thanks", "thank", "ok", "okay", "hi", "hello", "hey", "get", "gets", "got", "set", "sets",
+        "use", "uses", "using", "call", "calls", "tell", "show", "give", "gives", "let", "make",
+        "makes", "want", "need", "needs", "know", "like", "help", "find", "fetch", "return",
+        "returns", "provide", "provides", "check", "look", "see", "say", "said", "go", "goes",
+        "function", "functions", "tool", "tools", "api", "current", "given", "specific",
+        "specified", "certain", "particular", "info", "information", "data", "value", "values",
+        "result", "results", "input", "output", "user", "users", "based", "today", "now", "right",
+        "way", "thing", "something", "anything", "one",
+    }
+)  # fmt: skip
+_STOP_HAN = frozenset("的是了吗呢吧啊呀嘛么怎哪谁")
+_STOP_PAIRS = frozenset(
+    {
+        "什么", "怎么", "怎样", "如何", "为何", "哪个", "哪些", "哪里", "多少", "一下", "一个",
+        "一些", "这个", "那个", "这些", "那些", "我们", "你们", "他们", "可以", "能否", "是否",
+        "请问", "帮我", "给我", "告诉", "知道", "需要", "想要", "今天", "现在", "目前", "当前",
+        "获取", "查询", "返回", "指定", "给定", "提供", "函数", "工具", "信息", "用户", "根据",
+    }
+)  # fmt: skip
+
+
+def _stem(word: str) -> str:
+    """A plural folded (cities → city, weathers → weather), the same on both sides."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def content_words(text: str) -> frozenset[str]:
+    """The words of ``text`` that can show what it asks for: English content words and Han
+    character pairs (the rule is in the module docstring).
+
+    >>> sorted(content_words("What's the weather in Beijing today?"))
+    ['beijing', 'weather']
+    >>> sorted(content_words("北京的天气怎么样"))
+    ['北京', '天气']
+    """
+    spaced = _CAMEL.sub(" ", text).replace("_", " ").lower()
+    words = {
+        _stem(w)
+        for w in _WORD.findall(spaced)
+        if len(w) > 1 and not w.isdigit() and w not in _STOP_WORDS
+    }
+    for run in _HAN_RUN.findall(text):
+        for i in range(len(run) - 1):
+            pair = run[i : i + 2]
+            if _STOP_HAN.isdisjoint(pair) and pair not in _STOP_PAIRS:
+                words.add(pair)
+    return frozenset(words - _STOP_WORDS)
+
+
+def _names(name: str, text: str) -> bool:
+    """``text`` (lower-cased) names the function as a whole word (``_`` or a space)."""
+    lowered = name.lower()
+    for spelling in dict.fromkeys((lowered, lowered.replace("_", " "))):
+        if re.search(rf"(?<![a-z0-9_]){re.escape(spelling)}(?![a-z0-9_])", text):
+            return True
+    return False
+
+
+def asked_function(question: str, functions: Sequence[Mapping[str, Any]]) -> str | None:
+    """The function ``question`` plainly asks for: the first one it names, else the one whose
+    name and description share the most content words with it; None when none does.
+
+    >>> weather = {"name": "get_current_weather",
+    ...            "description": "Get the current weather in a given location"}
+    >>> asked_function("What's the weather in Beijing today?", [weather])
+    'get_current_weather'
+    >>> asked_function("What is the capital of France?", [weather]) is None
+    True
+    """
+    named = [f for f in functions if isinstance(f.get("name"), str) and f["name"]]
+    lowered = question.lower()
+    for fn in named:
+        if _names(fn["name"], lowered):
+            return str(fn["name"])
+    asked = content_words(question)
+    best: str | None = None
+    best_score = 0
+    for fn in named:
+        description = fn.get("description")
+        described = description if isinstance(description, str) else ""
+        score = len(asked & content_words(f"{fn['name']} {described}"))
+        if score > best_score:
+            best, best_score = str(fn["name"]), score
+    return best
+
+
+# A property that takes a place, by its name or description; the places a question can name.
+_PLACE_PROPERTY = re.compile(
+    r"location|city|place|address|region|country|province|town|where|城市|地点|位置|地区|地址|省份"
+)
+_EN_PLACE = re.compile(
+    r"\b(?:in|at|for|near|from|to)\s+([A-Z][\w.'-]*(?:(?:\s+|,\s*)[A-Z][\w.'-]*)*)"
+)
+_ZH_PLACE = re.compile(
+    "(北京|上海|广州|深圳|杭州|南京|苏州|成都|重庆|武汉|西安|天津|长沙|郑州|青岛|厦门|沈阳"
+    "|哈尔滨|昆明|香港|澳门|台北)市?"
+)
+
+
+def question_place(question: str) -> str | None:
+    """The place ``question`` names, if any (the earliest): capitalised words after
+    in/at/for/near/from/to, or a Chinese city of a short list (TEST DATA).
+
+    >>> question_place("What's the weather in San Francisco, CA?")
+    'San Francisco, CA'
+    >>> question_place("上海明天下雨吗")
+    '上海'
+    """
+    found = [m for m in (_EN_PLACE.search(question), _ZH_PLACE.search(question)) if m]
+    if not found:
+        return None
+    first = min(found, key=lambda m: m.start(1))
+    return first.group(1).rstrip(".,'")
+
+
+def _takes_place(name: str, schema: Any, place: str) -> bool:
+    """A plain string property (no enum, const, format or pattern; ``place`` fits its length
+    bounds) whose name or description says it takes a place."""
+    if not isinstance(schema, Mapping):
+        return False
+    kind = schema.get("type")
+    if not (kind == "string" or (isinstance(kind, list) and "string" in kind)):
+        return False
+    if any(key in schema for key in ("enum", "const", "format", "pattern")):
+        return False
+    low, high = schema.get("minLength", 0), schema.get("maxLength", len(place))
+    if not (is_int(low) and is_int(high) and low <= len(place) <= high):
+        return False
+    description = schema.get("description")
+    about = f"{name} {description if isinstance(description, str) else ''}".lower()
+    return _PLACE_PROPERTY.search(about) is not None
+
+
+def generated_call(
+    name: str, functions: Sequence[Mapping[str, Any]], *, question: str | None = None
+) -> ToolCall:
+    """A call to ``name`` with arguments that validate against its ``parameters`` schema;
+    with the ``question`` that asked for it, a place it names fills the place properties."""
     schema: Any = {}
     for fn in functions:
         if fn.get("name") == name:
             schema = fn.get("parameters") or {}
             break
-    arguments = json.dumps(example_arguments(schema), ensure_ascii=False)
-    return ToolCall(name, arguments, f"用户的问题需要调用 {name} 来回答。")
+    arguments = example_arguments(schema)
+    place = question_place(question) if question else None
+    properties = schema.get("properties") if isinstance(schema, Mapping) else None
+    if place and isinstance(properties, Mapping):
+        for key in arguments:
+            if _takes_place(key, properties.get(key), place):
+                arguments[key] = place
+    text = json.dumps(arguments, ensure_ascii=False)
+    return ToolCall(name, text, f"用户的问题需要调用 {name} 来回答。")
 
 
 def is_greeting(text: str) -> bool:
