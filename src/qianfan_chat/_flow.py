@@ -157,43 +157,65 @@ def _source(kind: TokenKind, base_url: str, key: Secret, secret: Secret) -> Toke
 
 @dataclass(frozen=True, slots=True)
 class CallSpec:
-    """Everything one call needs, already validated. ``auth`` None: no credentials."""
+    """Everything one call needs, already validated. ``auth`` None: no credentials.
+
+    A chat call is a JSON ``POST``; the batch-inference calls also ``GET`` (``content``
+    None, ``params`` the query), upload multipart (``content_type``), and read a file's bytes
+    (``raw``: the reply is a :class:`RawReply`, not JSON).
+    """
 
     url: str
-    content: bytes
+    content: bytes | None
     auth: AuthPlan | None
     policy: RetryPolicy
     timeout: float
     version: ApiVersion
     stream: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    method: str = "POST"
+    params: dict[str, str] | None = None
+    content_type: str | None = "application/json"
+    raw: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RawReply:
+    """A successful reply whose body is bytes (a file's content), not a JSON object."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+    request_id: str | None
 
 
 def _authorize(
     plan: AuthPlan, spec: CallSpec, token: str | None
 ) -> tuple[dict[str, str] | None, dict[str, str]]:
-    headers = {"Content-Type": "application/json", **spec.headers}
+    headers = {"Content-Type": spec.content_type} if spec.content_type else {}
+    headers.update(spec.headers)
     if plan.token is not None:
         token = plan.token.get()
     if plan.place == "query":
-        return {wire.ACCESS_TOKEN_PARAM: token or ""}, headers
+        return {**(spec.params or {}), wire.ACCESS_TOKEN_PARAM: token or ""}, headers
     if plan.place == "bearer":
         headers["Authorization"] = f"{wire.BEARER_SCHEME} {token or ''}"
-        return None, headers
+        return spec.params, headers
     assert plan.access_key is not None
     assert plan.secret_key is not None
+    from urllib.parse import urlencode
+
     from ._protocol.signing import sign_request_headers  # IAM users only: keeps the import light
 
     headers.update(
         sign_request_headers(
             access_key=plan.access_key.get(),
             secret_key=plan.secret_key.get(),
-            method="POST",
-            url=spec.url,
+            method=spec.method,
+            url=f"{spec.url}?{urlencode(spec.params)}" if spec.params else spec.url,
             headers=headers,
         )
     )
-    return None, headers
+    return spec.params, headers
 
 
 def call_flow(spec: CallSpec) -> Generator[Action, Any, Any]:
@@ -214,7 +236,7 @@ def call_flow(spec: CallSpec) -> Generator[Action, Any, Any]:
                 token = yield GetToken(plan.source, spec.timeout, stale)
             params, headers = _authorize(plan, spec, token)
             response = yield Send(
-                "POST", spec.url, params, headers, spec.content, spec.timeout, spec.stream
+                spec.method, spec.url, params, headers, spec.content, spec.timeout, spec.stream
             )
             statistic = {
                 "attempts": attempts,
@@ -223,6 +245,8 @@ def call_flow(spec: CallSpec) -> Generator[Action, Any, Any]:
             }
             if spec.stream:
                 return (yield OpenStream(response, statistic, spec.version))
+            if spec.raw:
+                return raw_reply(response)
             return reply(response, statistic)
         except APIError as exc:
             if exc.error_code in REFRESH_ON and plan.source is not None and not refreshed:
@@ -255,6 +279,17 @@ def reply(response: HTTPReply, statistic: dict[str, Any]) -> QfResponse:
     if not isinstance(body, dict):
         raise APIError("the server's reply is not a JSON object", status_code=status)
     return QfResponse(status, headers, body, statistic, _wire.request_id(headers, body))
+
+
+def raw_reply(response: HTTPReply) -> RawReply:
+    """A successful reply's bytes, or the typed error of a failed one (read as JSON)."""
+    status, headers = response.status_code, response.headers
+    if status >= 400:
+        body = _wire.decode_json(response.content, status, headers)
+        err = _wire.error_from(status, headers, body)
+        if err is not None:
+            raise err
+    return RawReply(status, headers, response.content, _wire.request_id(headers))
 
 
 def token_request(base_url: str, ak: str, sk: str, timeout: float) -> Send:

@@ -23,6 +23,11 @@ OAUTH_PATH: Final = "/oauth/2.0/token"
 V2_PREFIX: Final = "/v2"
 V2_CHAT_PATH: Final = "/v2/chat/completions"  # V2_PREFIX + the chat route
 BEARER_PATH: Final = "/v1/BCE-BEARER/token"  # mint a short-term v2 key with IAM keys
+# Batch inference (protocol-v2-extensions.md section 5): files, then batches over them.
+V2_FILES_PATH: Final = "/v2/files"  # POST multipart upload, GET list; /{id}, /{id}/content
+V2_BATCHES_PATH: Final = "/v2/batches"  # POST create, GET list; /{id}, /{id}/cancel
+V2_FILE_CONTENT_SEGMENT: Final = "/content"
+V2_BATCH_CANCEL_SEGMENT: Final = "/cancel"
 
 # -- headers -------------------------------------------------------------------------------
 V1_REQUEST_ID_HEADER: Final = "x-bce-request-id"  # BCE's; sent and read on v1 and BCE-BEARER
