@@ -66,6 +66,11 @@ def _faults(values: tuple[str, ...]) -> list[Any]:
 @click.option("--tpm", type=click.IntRange(min=0), help="Tokens per minute per key.")
 @click.option("--fault", multiple=True, metavar="JSON", help="E.g. '{\"http_status\": 503}'.")
 @click.option("--seed", type=int, help="Seed of the fault draws.")
+@click.option(
+    "--batch-line-seconds",
+    type=click.FloatRange(min=0),
+    help="Seconds a batch job waits after each line (slow jobs down).  [default: 0]",
+)
 @click.option("--access-log", is_flag=True, help="Log every request to the console.")
 def serve(
     host: str | None,
@@ -83,6 +88,7 @@ def serve(
     tpm: int | None,
     fault: tuple[str, ...],
     seed: int | None,
+    batch_line_seconds: float | None,
     access_log: bool,
 ) -> None:
     """Run the local Qianfan v1 and v2 server for offline tests (replies are scripted test
@@ -114,6 +120,7 @@ def serve(
             ("rpm", rpm),
             ("tpm", tpm),
             ("seed", seed),
+            ("batch_line_seconds", batch_line_seconds),
         ):
             if value is not None:
                 overrides[name] = value

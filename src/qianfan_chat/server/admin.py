@@ -12,7 +12,9 @@ They are unauthenticated (the server binds loopback by default) and can be turne
 ``/_admin/faults``       same for faults
 ``/_admin/rate_limits``  ``GET`` shows, ``POST`` changes the given limits (null removes
                          one), ``DELETE`` removes all and forgets usage
-``POST /_admin/reset``   back to the start-up state (rules, faults + seed, limits, log)
+``/_admin/batches``      ``GET`` shows the batch pace, ``POST`` changes it
+                         (``{"line_seconds": 0.2, "hour_seconds": 1}``)
+``POST /_admin/reset``   back to the start-up state (rules, faults + seed, limits, log, pace)
 ======================== ==================================================================
 """
 
@@ -120,6 +122,16 @@ def admin_routes(state: ServerState) -> list[Route]:
             state.limiter.reset()
         return JSONResponse(state.limiter.limits.to_dict())
 
+    async def batches(request: Request) -> Response:
+        if request.method == "POST":
+            data = await _json(request)
+            if not isinstance(data, dict):
+                raise BadInput("send an object with line_seconds and/or hour_seconds")
+            state.batches.set_pace(**data)
+        return JSONResponse(
+            {**state.batches.pace.to_dict(), "jobs": len(state.batches), "files": len(state.files)}
+        )
+
     async def reset(request: Request) -> Response:
         state.reset()
         return JSONResponse({"status": "reset"})
@@ -130,5 +142,6 @@ def admin_routes(state: ServerState) -> list[Route]:
         Route("/rules", _guard(rules), methods=["GET", "POST", "DELETE"]),
         Route("/faults", _guard(faults), methods=["GET", "POST", "DELETE"]),
         Route("/rate_limits", _guard(rate_limits), methods=["GET", "POST", "DELETE"]),
+        Route("/batches", _guard(batches), methods=["GET", "POST"]),
         Route("/reset", _guard(reset), methods=["POST"]),
     ]

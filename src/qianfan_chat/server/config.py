@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .._protocol import wire
+from .._protocol import batches, wire
 from .engine import Rule, as_rule
 from .faults import Fault, as_fault
 from .ratelimit import RateLimits
@@ -38,6 +38,7 @@ DEFAULT_API_PREFIX = wire.V1_API_PREFIX
 DEFAULT_V2_PREFIX = wire.V2_PREFIX
 DEFAULT_TOKEN_LIFETIME = wire.OAUTH_LIFETIME  # 30 days, what Baidu's OAuth answers.
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+DEFAULT_BATCH_HOUR_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,10 @@ class ServerConfig:
       events; ``stream_end_empty``: send the text first and a final ``is_end`` event with
       an empty ``result`` (as some real streams do). v2 streams always end with an
       empty-``delta`` chunk carrying the ``finish_reason`` (then usage, then ``[DONE]``).
+    * ``batch_line_seconds``: seconds a batch job waits after each line (default 0: as fast
+      as the engine answers); ``batch_hour_seconds``: how long one hour of a batch's
+      ``completion_window`` lasts (default 3600); ``batch_max_file_bytes``: the largest
+      upload to ``/v2/files`` (default 1 GB, Qianfan's limit).
     """
 
     host: str = "127.0.0.1"
@@ -89,6 +94,9 @@ class ServerConfig:
     stream_interval: float = 0.0
     stream_end_empty: bool = False
     log_size: int = 10_000
+    batch_line_seconds: float = 0.0
+    batch_hour_seconds: float = DEFAULT_BATCH_HOUR_SECONDS
+    batch_max_file_bytes: int = batches.MAX_FILE_BYTES
     log_body_chars: int = 65_536
     admin: bool = True
 
@@ -119,6 +127,11 @@ class ServerConfig:
         if not isinstance(self.token_lifetime, int | float) or self.token_lifetime <= 0:
             raise ValueError("token_lifetime must be a positive number of seconds")
         RateLimits(self.qps, self.rpm, self.tpm)  # Validates.
+        from .batches import BatchPace
+
+        BatchPace(self.batch_line_seconds, self.batch_hour_seconds)  # Validates.
+        if not is_int(self.batch_max_file_bytes) or self.batch_max_file_bytes < 1:
+            raise ValueError("batch_max_file_bytes must be a positive integer")
 
     @property
     def rate_limits(self) -> RateLimits:

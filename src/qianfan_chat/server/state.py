@@ -9,10 +9,12 @@ from .._protocol import wire
 from .._protocol.models_v1 import DEFAULT_MAX_INPUT_TOKENS, model_table
 from .._protocol.models_v2 import DEFAULT_CONTEXT_TOKENS, V2_MODEL_SPECS
 from .auth import ApiKeyStore, TokenStore
+from .batches import BatchPace, BatchStore
 from .config import ServerConfig
 from .connections import ConnectionRegistry
 from .engine import ReplyEngine
 from .faults import FaultInjector
+from .files import FileStore
 from .log import RequestLog
 from .ratelimit import RateLimiter
 
@@ -95,6 +97,11 @@ class ServerState:
         self.v2_targets = v2_targets(list(config.custom_endpoints))
         # The chat path after the default prefix, under the configured one.
         self.v2_chat_path = config.v2_prefix + wire.V2_CHAT_PATH[len(wire.V2_PREFIX) :]
+        # Batch inference: uploaded and result files, and the jobs (kept until the server stops).
+        self.v2_files_path = config.v2_prefix + wire.V2_FILES_PATH[len(wire.V2_PREFIX) :]
+        self.v2_batches_path = config.v2_prefix + wire.V2_BATCHES_PATH[len(wire.V2_PREFIX) :]
+        self.files = FileStore()
+        self.batches = BatchStore(BatchPace(config.batch_line_seconds, config.batch_hour_seconds))
 
     def reset(self) -> None:
         """Back to the start-up state: the configured rules, faults (random sequence restarted
@@ -105,3 +112,4 @@ class ServerState:
         self.faults.reseed()
         self.limiter.reset(self.config.rate_limits)
         self.log.clear()
+        self.batches.reset_pace()

@@ -35,6 +35,7 @@ from .._protocol.models_v2 import MIN_OUTPUT_TOKENS
 from .._protocol.rules_v2 import check_body, check_output_tokens
 from .._protocol.tokens import estimate_tokens, prompt_tokens
 from .auth import V1_TOKEN_RE, bearer_key
+from .batches import handle_batch_api
 from .codemap import Code, to_v2, v2_error
 from .engine import EngineReply, EngineRequest, abbreviate, truncate_reply
 from .faults import Fault
@@ -144,6 +145,8 @@ class V2App(RouteApp):
         scope = ex.scope
         if scope["path"] == self.state.v2_chat_path:
             await self.chat(ex)
+            return
+        if await handle_batch_api(self, ex):  # files + batches (batches.py, files.py)
             return
         code, kind = _NOT_FOUND
         message = f"Unsupported path: {scope['method']} {scope['path']}"
