@@ -75,7 +75,7 @@ def test_batch_in_order_with_failures_in_place(run: CliRunner, server: LocalServ
         json.dumps([{"role": "user", "content": "boom"}]),
         json.dumps({"messages": [{"role": "user", "content": "最后"}]}, ensure_ascii=False),
     ]
-    result = run.invoke(main, ["batch", "-", "-w", "2"], input="\n".join(lines) + "\n")
+    result = run.invoke(main, ["batch", "run", "-", "-w", "2"], input="\n".join(lines) + "\n")
     assert result.exit_code == 1  # one item failed
     out = [json.loads(line) for line in result.output.splitlines() if line.strip()]
     assert out[0]["result"] == GREETING

@@ -16,7 +16,8 @@ def main() -> None:
 
 
 def _register() -> None:
-    from .chat import batch, chat
+    from .batch import batch
+    from .chat import chat
     from .serve import serve
 
     main.add_command(chat)

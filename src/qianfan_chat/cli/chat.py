@@ -1,15 +1,15 @@
-"""``qianfan-chat chat`` and ``qianfan-chat batch``: the client from the terminal."""
+"""``qianfan-chat chat``: the client from the terminal (``batch`` is in :mod:`.batch`)."""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Iterable
-from typing import Any, TextIO
+from typing import Any
 
 import click
 
-from .. import ChatCompletion, Messages, QfResponse, QianfanError
+from .. import ChatCompletion, Messages, QianfanError
 
 _common = [
     click.option("--model", "-m", default=None, help="Model name (default ERNIE-Bot-turbo)."),
@@ -118,59 +118,3 @@ def chat(
         raise click.ClickException(str(exc)) from exc
     finally:
         client.close()
-
-
-def _read_jobs(source: TextIO) -> list[list[dict[str, Any]]]:
-    jobs = []
-    for number, line in enumerate(source, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except ValueError:
-            item = line.rstrip("\n")
-        if isinstance(item, str):
-            jobs.append([{"role": "user", "content": item}])
-        elif isinstance(item, dict) and "messages" in item:
-            jobs.append(item["messages"])
-        elif isinstance(item, list):
-            jobs.append(item)
-        else:
-            raise click.ClickException(
-                f'line {number}: expected a prompt, a list of messages or {{"messages": [...]}}'
-            )
-    return jobs
-
-
-@click.command()
-@click.argument("jobs", type=click.File("r", encoding="utf-8"), default="-")
-@click.option("--workers", "-w", type=int, default=None, help="Concurrent requests (default 8).")
-@common_options
-def batch(
-    jobs: TextIO,
-    workers: int | None,
-    model: str | None,
-    endpoint: str | None,
-    base_url: str | None,
-    system: str | None,
-    params: tuple[str, ...],
-) -> None:
-    """Run every conversation in JOBS (JSON Lines: a prompt string, a list of messages or
-    {"messages": [...]}; plain text lines are prompts) and print one JSON result per line, in
-    input order. Failed items print {"error": ...}; the exit code is 1 if any failed."""
-    body = parse_params(params, system=system)
-    conversations = _read_jobs(jobs)
-    with _client(model, endpoint, base_url) as client:
-        results = client.batch_do(conversations, worker_num=workers, **body)
-    failed = 0
-    for result in results:
-        if isinstance(result, QfResponse):
-            out: dict[str, Any] = {"result": result.get("result"), "usage": result.get("usage")}
-            if result.get("function_call"):
-                out["function_call"] = result["function_call"]
-        else:
-            failed += 1
-            out = {"error": str(result), "error_code": getattr(result, "error_code", None)}
-        click.echo(json.dumps(out, ensure_ascii=False))
-    if failed:
-        sys.exit(1)
