@@ -39,6 +39,7 @@ from ._flow import (
     Sleep,
     auth_plan,
     call_flow,
+    deadline_error,
     reply,
 )
 from ._logging import install_redaction, logger, redact
@@ -104,6 +105,27 @@ def _not_a_stream(response: httpx.Response, statistic: dict[str, Any]) -> Qianfa
         return exc
     ctype = response.headers.get("content-type", "")
     return APIError(f"expected an event stream, got {ctype!r}", status_code=response.status_code)
+
+
+class _Received:
+    """A whole reply read under a deadline: what the flow reads of a response."""
+
+    __slots__ = ("content", "headers", "status_code")
+
+    def __init__(self, status_code: int, headers: httpx.Headers, content: bytes) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.content = content
+
+
+def _read_by(deadline: float, pieces: Iterable[bytes]) -> bytes:
+    """Every piece of a body, or :class:`APITimeoutError` once ``deadline`` has passed."""
+    chunks = []
+    for piece in pieces:
+        chunks.append(piece)
+        if time.monotonic() > deadline:
+            raise deadline_error(1)
+    return b"".join(chunks)
 
 
 def _is_event_stream(response: httpx.Response) -> bool:
@@ -174,6 +196,8 @@ class ChatCompletion:
         query_per_second: float | None = None,
         request_per_minute: int | None = None,
         token_per_minute: int | None = None,
+        deadline: float | None = None,
+        event_timeout: float | None = None,
         **options: Any,
     ) -> None:
         given: dict[str, Any] = {
@@ -222,6 +246,10 @@ class ChatCompletion:
         self._lock = threading.Lock()
         self._auth = auth_plan(settings)
         self._stream = bool(stream)  # the SDK's constructor option: do() streams by default
+        _check_seconds("deadline", deadline)
+        _check_seconds("event_timeout", event_timeout)
+        self._deadline = deadline  # default overall bound of a call, seconds (None: none)
+        self._event_timeout = event_timeout  # default bound on a stream's silence, seconds
         self._limits = (query_per_second, request_per_minute, token_per_minute)
         for name in sorted(options):
             warnings.warn(
@@ -317,11 +345,16 @@ class ChatCompletion:
         backoff_factor: float | None,
         continue_prompt: str | None,
         truncate: bool,
+        deadline: float | None,
+        event_timeout: float | None,
         params: Mapping[str, Any],
     ) -> Generator[CallSpec, Any, Any]:
         """The calls one ``do`` makes, as a generator of specs that receives each result (the
         shells run them): one, or more while ``auto_concat_truncate`` continues a truncated
         reply. Pure: shared by ``do`` and ``ado``."""
+        _check_seconds("deadline", deadline)
+        _check_seconds("event_timeout", event_timeout)
+        ends = None if deadline is None else time.monotonic() + deadline
         msgs, body_params = self._sdk_options(messages, params, model, endpoint, truncate)
         if continue_prompt is not None and stream:
             warnings.warn(
@@ -342,6 +375,8 @@ class ChatCompletion:
                 backoff_factor=backoff_factor,
                 request_id=request_id,
                 params=body_params,
+                deadline=ends,
+                event_timeout=event_timeout,
             )
 
         result = yield spec(msgs)
@@ -409,6 +444,8 @@ class ChatCompletion:
         backoff_factor: float | None,
         request_id: str | None,
         params: Mapping[str, Any],
+        deadline: float | None = None,
+        event_timeout: float | None = None,
     ) -> CallSpec:
         url, body, headers = self._requests.build(
             messages,
@@ -434,6 +471,8 @@ class ChatCompletion:
             headers=headers,
             version=self.version,
             merge_usage=self._requests.merges_usage(params, stream),
+            deadline=deadline,
+            event_timeout=event_timeout,
         )
 
     # -- the sync shell ---------------------------------------------------------------------
@@ -447,7 +486,7 @@ class ChatCompletion:
                     self._client = httpx.Client()
         return self._client
 
-    def _send(self, action: Send) -> httpx.Response:
+    def _send(self, action: Send) -> httpx.Response | _Received:
         client = self._sync_client()
         request = client.build_request(
             action.method,
@@ -459,9 +498,17 @@ class ChatCompletion:
         )
         logger.debug("%s %s", action.method, redact(str(request.url)))
         try:
-            return client.send(request, stream=action.stream)
+            if action.deadline is None or action.stream:
+                return client.send(request, stream=action.stream)
+            # A deadline: read the body piece by piece, so a peer that drips it is cut off.
+            response = client.send(request, stream=True)
+            try:
+                content = _read_by(action.deadline, response.iter_bytes())
+            finally:
+                response.close()
         except httpx.HTTPError as exc:
             raise _connection_error(exc) from exc
+        return _Received(response.status_code, response.headers, content)
 
     def _perform(self, action: Any) -> Any:
         if isinstance(action, Send):
@@ -481,7 +528,12 @@ class ChatCompletion:
                     response.close()
                 raise _not_a_stream(response, action.statistic)
             return ChatStream(
-                response, action.statistic, action.version, action.merge_usage
+                response,
+                action.statistic,
+                action.version,
+                action.merge_usage,
+                action.deadline,
+                action.event_timeout,
             )._prime()
         assert isinstance(action, Sleep)
         time.sleep(action.seconds)
@@ -516,6 +568,8 @@ class ChatCompletion:
         auto_concat_truncate: bool = ...,
         truncated_continue_prompt: str = ...,
         truncate_overlong_msgs: bool = ...,
+        deadline: float | None = ...,
+        event_timeout: float | None = ...,
         **params: Any,
     ) -> QfResponse: ...
 
@@ -533,6 +587,8 @@ class ChatCompletion:
         auto_concat_truncate: bool = ...,
         truncated_continue_prompt: str = ...,
         truncate_overlong_msgs: bool = ...,
+        deadline: float | None = ...,
+        event_timeout: float | None = ...,
         **params: Any,
     ) -> ChatStream: ...
 
@@ -551,6 +607,8 @@ class ChatCompletion:
         auto_concat_truncate: bool = ...,
         truncated_continue_prompt: str = ...,
         truncate_overlong_msgs: bool = ...,
+        deadline: float | None = ...,
+        event_timeout: float | None = ...,
         **params: Any,
     ) -> ChatStream: ...
 
@@ -567,6 +625,8 @@ class ChatCompletion:
         auto_concat_truncate: bool = False,
         truncated_continue_prompt: str = TRUNCATED_CONTINUE_PROMPT,
         truncate_overlong_msgs: bool = False,
+        deadline: float | None = None,
+        event_timeout: float | None = None,
         **params: Any,
     ) -> QfResponse | ChatStream:
         """Send one chat request; with ``stream=True`` (or ``stream=True`` given to the
@@ -596,6 +656,8 @@ class ChatCompletion:
                 backoff_factor=backoff_factor,
                 continue_prompt=truncated_continue_prompt if auto_concat_truncate else None,
                 truncate=truncate_overlong_msgs,
+                deadline=self._deadline if deadline is None else deadline,
+                event_timeout=self._event_timeout if event_timeout is None else event_timeout,
                 params=params,
             )
         )
@@ -676,8 +738,21 @@ class ChatCompletion:
             timeout=action.timeout,
         )
         logger.debug("%s %s", action.method, redact(str(request.url)))
+        if action.deadline is None:
+            try:
+                return await client.send(request, stream=action.stream)
+            except httpx.HTTPError as exc:
+                raise _connection_error(exc) from exc
+        import asyncio
+
         try:
-            return await client.send(request, stream=action.stream)
+            # The whole exchange (a stream: up to its headers) within the deadline.
+            return await asyncio.wait_for(
+                client.send(request, stream=action.stream),
+                max(action.deadline - time.monotonic(), 0.0),
+            )
+        except asyncio.TimeoutError:
+            raise deadline_error(1) from None
         except httpx.HTTPError as exc:
             raise _connection_error(exc) from exc
 
@@ -702,7 +777,12 @@ class ChatCompletion:
                     await response.aclose()
                 raise _not_a_stream(response, action.statistic)
             return await AsyncChatStream(
-                response, action.statistic, action.version, action.merge_usage
+                response,
+                action.statistic,
+                action.version,
+                action.merge_usage,
+                action.deadline,
+                action.event_timeout,
             )._prime()
         assert isinstance(action, Sleep)
         import asyncio
@@ -739,6 +819,8 @@ class ChatCompletion:
         auto_concat_truncate: bool = ...,
         truncated_continue_prompt: str = ...,
         truncate_overlong_msgs: bool = ...,
+        deadline: float | None = ...,
+        event_timeout: float | None = ...,
         **params: Any,
     ) -> QfResponse: ...
 
@@ -756,6 +838,8 @@ class ChatCompletion:
         auto_concat_truncate: bool = ...,
         truncated_continue_prompt: str = ...,
         truncate_overlong_msgs: bool = ...,
+        deadline: float | None = ...,
+        event_timeout: float | None = ...,
         **params: Any,
     ) -> AsyncChatStream: ...
 
@@ -774,6 +858,8 @@ class ChatCompletion:
         auto_concat_truncate: bool = ...,
         truncated_continue_prompt: str = ...,
         truncate_overlong_msgs: bool = ...,
+        deadline: float | None = ...,
+        event_timeout: float | None = ...,
         **params: Any,
     ) -> AsyncChatStream: ...
 
@@ -790,6 +876,8 @@ class ChatCompletion:
         auto_concat_truncate: bool = False,
         truncated_continue_prompt: str = TRUNCATED_CONTINUE_PROMPT,
         truncate_overlong_msgs: bool = False,
+        deadline: float | None = None,
+        event_timeout: float | None = None,
         **params: Any,
     ) -> QfResponse | AsyncChatStream:
         """The async :meth:`do` (same arguments); with ``stream=True``, an
@@ -805,6 +893,8 @@ class ChatCompletion:
             backoff_factor=backoff_factor,
             continue_prompt=truncated_continue_prompt if auto_concat_truncate else None,
             truncate=truncate_overlong_msgs,
+            deadline=self._deadline if deadline is None else deadline,
+            event_timeout=self._event_timeout if event_timeout is None else event_timeout,
             params=params,
         )
         value: Any = None
@@ -911,6 +1001,13 @@ class ChatCompletion:
         from ._batches import Batches
 
         return Batches(self)
+
+
+def _check_seconds(name: str, value: float | None) -> None:
+    if value is not None and not (
+        isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1e9
+    ):
+        raise InvalidRequestError(name, f"must be a positive number of seconds, got {value!r}")
 
 
 def _is_truncated(body: Mapping[str, Any]) -> bool:

@@ -19,9 +19,8 @@ from typing import Any, Literal, Protocol
 from . import _v1, _v2, _wire
 from ._auth import SharedTokens, TokenKind
 from ._config import ApiVersion, Secret, Settings
-from ._errors import APIError, CredentialsError, QianfanError
+from ._errors import APIError, APITimeoutError, CredentialsError, QianfanError, TokenRejectedError
 from ._protocol import wire
-from ._protocol.codes import TOKEN_ERRORS, V2_TOKEN_ERROR
 from ._response import QfResponse
 from ._retry import MAX_RETRY_AFTER, RetryPolicy, is_retryable, retry_after_seconds
 
@@ -33,8 +32,6 @@ NO_CREDENTIALS: dict[ApiVersion, str] = {
     "QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY (IAM keys), or pass api_key= or "
     "access_key=/secret_key=",
 }
-# Errors that mean "the fetched token was rejected": fetch a new one, once, and resend.
-REFRESH_ON: frozenset[int | str] = frozenset({*TOKEN_ERRORS, V2_TOKEN_ERROR})
 
 
 class HTTPReply(Protocol):
@@ -57,6 +54,8 @@ class Send:
     content: bytes | None
     timeout: float
     stream: bool = False
+    # The call's deadline (``time.monotonic()``), which the shell enforces while it reads.
+    deadline: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +77,9 @@ class OpenStream:
     response: Any
     statistic: dict[str, Any]
     version: ApiVersion
+    merge_usage: bool = False  # see CallSpec
+    deadline: float | None = None  # see CallSpec
+    event_timeout: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +178,15 @@ class CallSpec:
     params: dict[str, str] | None = None
     content_type: str | None = "application/json"
     raw: bool = False
+    # v2: the client asked for the usage chunk on the caller's behalf, so the stream hands the
+    # usage to the finish chunk instead of yielding a chunk with no choices.
+    merge_usage: bool = False
+    # The whole call must be over by ``deadline`` (``time.monotonic()``): every attempt, wait
+    # and read, a stream to its end; None: no overall bound (each read is bounded by timeout).
+    deadline: float | None = None
+    # A stream fails when no real event (comments and keep-alives do not count) came for
+    # this many seconds; None: only the per-read timeout.
+    event_timeout: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,32 +238,57 @@ def call_flow(spec: CallSpec) -> Generator[Action, Any, Any]:
     attempts = retries = 0
     stale: str | None = None
     refreshed = False
+    deadline = spec.deadline
+    error: QianfanError | None = None
     while True:
         attempts += 1
         token: str | None = None
         attempt_started = time.perf_counter()
+        timeout = spec.timeout
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise deadline_error(attempts - 1) from error
+            timeout = min(timeout, remaining)
         try:
             if plan.source is not None:
-                token = yield GetToken(plan.source, spec.timeout, stale)
+                token = yield GetToken(plan.source, timeout, stale)
             params, headers = _authorize(plan, spec, token)
-            response = yield Send(
-                spec.method, spec.url, params, headers, spec.content, spec.timeout, spec.stream
+            send = Send(
+                spec.method,
+                spec.url,
+                params,
+                headers,
+                spec.content,
+                timeout,
+                spec.stream,
+                deadline,
             )
+            response = yield send
             statistic = {
                 "attempts": attempts,
                 "request_latency": time.perf_counter() - attempt_started,
                 "total_latency": time.perf_counter() - started,
             }
             if spec.stream:
-                return (yield OpenStream(response, statistic, spec.version))
+                opened = OpenStream(
+                    response,
+                    statistic,
+                    spec.version,
+                    spec.merge_usage,
+                    deadline,
+                    spec.event_timeout,
+                )
+                return (yield opened)
             if spec.raw:
                 return raw_reply(response)
-            return reply(response, statistic)
+            return reply(response, statistic, send)
         except APIError as exc:
-            if exc.error_code in REFRESH_ON and plan.source is not None and not refreshed:
+            # The fetched token was rejected: fetch a new one, once, and resend.
+            if isinstance(exc, TokenRejectedError) and plan.source is not None and not refreshed:
                 refreshed, stale = True, token  # refresh once and resend, not a retry
                 continue
-            error: QianfanError = exc
+            error = exc
         except QianfanError as exc:
             error = exc
         if retries >= spec.policy.retry_count or not is_retryable(error):
@@ -264,12 +300,22 @@ def call_flow(spec: CallSpec) -> Generator[Action, Any, Any]:
                 raise error
         retries += 1
         delay = spec.policy.delay(retries, retry_after)
+        if deadline is not None and time.monotonic() + delay >= deadline:
+            raise error  # the next attempt could not start before the deadline
         if delay > 0:
             yield Sleep(delay)
 
 
-def reply(response: HTTPReply, statistic: dict[str, Any]) -> QfResponse:
-    """A complete (non-stream) reply as a QfResponse, or its typed error."""
+def deadline_error(attempts: int) -> APITimeoutError:
+    """The call's overall deadline passed (``deadline=``)."""
+    return APITimeoutError(f"the call's deadline passed ({attempts} attempts made)")
+
+
+def reply(
+    response: HTTPReply, statistic: dict[str, Any], request: Send | None = None
+) -> QfResponse:
+    """A complete (non-stream) reply as a QfResponse, or its typed error. ``request`` is what
+    was sent (``resp.request`` shows it, secrets masked)."""
     headers = response.headers
     status = response.status_code
     body = _wire.decode_json(response.content, status, headers)
@@ -278,7 +324,7 @@ def reply(response: HTTPReply, statistic: dict[str, Any]) -> QfResponse:
         raise err
     if not isinstance(body, dict):
         raise APIError("the server's reply is not a JSON object", status_code=status)
-    return QfResponse(status, headers, body, statistic, _wire.request_id(headers, body))
+    return QfResponse(status, headers, body, statistic, _wire.request_id(headers, body), request)
 
 
 def raw_reply(response: HTTPReply) -> RawReply:

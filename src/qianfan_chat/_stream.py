@@ -90,8 +90,13 @@ class StreamState:
         statistic: dict[str, Any],
         version: ApiVersion,
         merge_usage: bool = False,
+        deadline: float | None = None,
+        event_timeout: float | None = None,
     ):
         self.reader = _CHUNKS[version]
+        self.deadline = deadline  # time.monotonic() by which the stream must be over
+        self.event_timeout = event_timeout  # longest silence between real events, seconds
+        self.last_event = time.monotonic()
         # v2, usage chunk asked for by the client: hold the finish chunk until the usage comes
         # (or the stream ends), give it the usage, and yield no chunk without choices.
         self.merge_usage = merge_usage
@@ -163,7 +168,24 @@ class StreamState:
         )
 
     def feed(self, data: bytes) -> list[QfResponse]:
-        return self._chunks(self.decoder.feed(data))
+        events = self.decoder.feed(data)
+        if self.deadline is not None or self.event_timeout is not None:
+            self._check_time(bool(events))
+        return self._chunks(events)
+
+    def _check_time(self, heard: bool) -> None:
+        """The call's deadline, and the silence allowed between real events (bytes that
+        make no event, SSE comments for one, do not count)."""
+        now = time.monotonic()
+        if heard:
+            self.last_event = now
+        if self.deadline is not None and now > self.deadline:
+            raise APITimeoutError(f"the call's deadline passed after {self.chunks} chunks")
+        if self.event_timeout is not None and now - self.last_event > self.event_timeout:
+            raise APITimeoutError(
+                f"no event for more than event_timeout={self.event_timeout:g} s after "
+                f"{self.chunks} chunks"
+            )
 
     def finish(self) -> list[QfResponse]:
         """The stream's bytes are over: flush, and fail if the last event never came."""
@@ -231,10 +253,18 @@ class ChatStream(_StreamBase, Iterator[QfResponse]):
         statistic: dict[str, Any],
         version: ApiVersion,
         merge_usage: bool = False,
+        deadline: float | None = None,
+        event_timeout: float | None = None,
     ) -> None:
         self._response = response
         self._state = StreamState(
-            response.status_code, response.headers, statistic, version, merge_usage
+            response.status_code,
+            response.headers,
+            statistic,
+            version,
+            merge_usage,
+            deadline,
+            event_timeout,
         )
         self._bytes = response.iter_bytes()
         self._pending = deque()
@@ -312,10 +342,18 @@ class AsyncChatStream(_StreamBase, AsyncIterator[QfResponse]):
         statistic: dict[str, Any],
         version: ApiVersion,
         merge_usage: bool = False,
+        deadline: float | None = None,
+        event_timeout: float | None = None,
     ) -> None:
         self._response = response
         self._state = StreamState(
-            response.status_code, response.headers, statistic, version, merge_usage
+            response.status_code,
+            response.headers,
+            statistic,
+            version,
+            merge_usage,
+            deadline,
+            event_timeout,
         )
         self._bytes = response.aiter_bytes()
         self._pending = deque()
