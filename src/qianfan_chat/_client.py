@@ -58,6 +58,9 @@ if TYPE_CHECKING:
 # stays cheap for sync users (asyncio alone costs ~30 ms).
 DEFAULT_BATCH_WORKERS = 8  # batch_do / abatch_do concurrency when worker_num is not given
 TRUNCATED_CONTINUE_PROMPT = "继续"  # the SDK's default prompt to continue a truncated reply
+# auto_concat_truncate asks at most this many times more (the SDK has no bound: a reply cut at
+# a tiny max_output_tokens would loop for ever).
+MAX_CONTINUATIONS = 16
 # Baidu SDK per-call options that are not body fields: honoured here and never sent.
 _SDK_NOOP = frozenset({"show_total_latency"})  # statistic always has total_latency
 # Baidu SDK options this client does not implement: named in a warning, never sent.
@@ -383,7 +386,7 @@ class ChatCompletion:
         if continue_prompt is None:
             return result
         pieces = [_reply_text(result.body)]
-        while _is_truncated(result.body):
+        while _is_truncated(result.body) and len(pieces) <= MAX_CONTINUATIONS:
             msgs = [
                 *msgs,
                 {"role": "assistant", "content": pieces[-1]},
@@ -637,7 +640,8 @@ class ChatCompletion:
         ``top_p``, ``penalty_score``, ``system``, ``stop``, ``functions``, ``user_id``, ...).
         The SDK's options are honoured and never sent: ``auto_concat_truncate`` (a truncated
         reply, v1 ``is_truncated`` or v2 ``finish_reason: "length"``, is continued with
-        ``truncated_continue_prompt`` and the pieces joined), ``truncate_overlong_msgs``
+        ``truncated_continue_prompt``, at most 16 more times, and the pieces joined; not for
+        streams), ``truncate_overlong_msgs``
         (the oldest turns are dropped until the input fits the model's budget),
         ``adapt_openai_message_format`` (v1: a ``system`` message moves to ``system``) and
         ``show_total_latency`` (``statistic["total_latency"]`` is always there); other SDK

@@ -105,7 +105,8 @@ class Rule:
     v1 has one function_call per turn) or ``error_code`` (+ ``error_msg``; Baidu's text when
     omitted): a v1 integer or a v2 string code, each route translates it (see
     :mod:`.codemap`). ``chunks`` lists explicit stream pieces (their concatenation is the text).
-    ``finish_reason``, ``need_clear_history`` and ``ban_round`` are copied into the reply.
+    ``finish_reason``, ``need_clear_history`` and ``ban_round`` are copied into the reply (a v1
+    reply with ``finish_reason="length"`` also says ``is_truncated: true``).
     """
 
     text: str | None = None

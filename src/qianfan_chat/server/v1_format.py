@@ -70,12 +70,13 @@ def completion(
 ) -> dict[str, Any]:
     """The whole reply; a function call's reply has an empty ``result``."""
     call = function_call(reply)
+    finish = finish_reason(reply.finish_reason, reply.custom_finish_reason)
     body = {
         **_head(rid, created),
         "result": "" if call else reply.text,
-        "is_truncated": False,
+        "is_truncated": finish == "length",  # cut at the output limit (a rule may say so)
         **_flags(reply),
-        "finish_reason": finish_reason(reply.finish_reason, reply.custom_finish_reason),
+        "finish_reason": finish,
         "usage": usage,
     }
     if call is not None:
@@ -120,7 +121,7 @@ def chunks(
             **head,
             "sentence_id": index,
             "is_end": last,
-            "is_truncated": False,
+            "is_truncated": last and finish == "length",
             "result": piece,
             **flags,
             "finish_reason": finish if last else "normal",
