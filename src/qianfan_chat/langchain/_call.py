@@ -49,6 +49,25 @@ def split_options(kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, 
     return call, options
 
 
+def with_community_fields(
+    message: AIMessage, kwargs: Mapping[str, Any], token_usage: Any
+) -> AIMessage:
+    """``message`` (a reply, or a stream's last chunk) with what langchain-community's
+    ``QianfanChatEndpoint`` gave: its ``additional_kwargs`` (``kwargs``, from the version's
+    ``community_kwargs``; a key the converter already set keeps the converter's value) and
+    ``token_usage`` (the wire usage) in ``response_metadata`` beside ``model_name`` and
+    ``finish_reason``, so a stream's chunks add up to what ``invoke`` returns.
+
+    Set after the message is built, not passed to it: a chunk built with ``tool_calls`` in
+    ``additional_kwargs`` but no ``tool_call_chunks`` of its own (v2's last chunk) would parse
+    them into chunks again, and a stream's calls would be counted twice.
+    """
+    message.additional_kwargs = {**kwargs, **message.additional_kwargs}
+    if isinstance(token_usage, Mapping):
+        message.response_metadata = {"token_usage": dict(token_usage), **message.response_metadata}
+    return message
+
+
 def chat_result(message: AIMessage, model_name: str, usage: Any) -> ChatResult:
     return ChatResult(
         generations=[ChatGeneration(message=message)],

@@ -32,6 +32,8 @@ Incoming, :func:`convert_response` and :func:`convert_chunk` turn a reply body o
 chunk into an ``AIMessage`` / ``AIMessageChunk``, with ``usage_metadata`` (only from a final
 chunk: intermediate chunks carry zero or running counts), ``response_metadata`` and tool calls
 whose ids are stable: ``call_{reply id}_{index}`` (v1 gives calls no id).
+:func:`community_kwargs` is what langchain-community's ``QianfanChatEndpoint`` put in
+``additional_kwargs`` for the same reply; the dialect adds it (see :mod:`._call`).
 """
 
 from __future__ import annotations
@@ -353,6 +355,35 @@ def convert_response(
         response_metadata=response_metadata(body, model_name=model_name, request_id=request_id),
         id=reply_id,
     )
+
+
+def community_kwargs(body: Mapping[str, Any], request_id: str | None = None) -> dict[str, Any]:
+    """What langchain-community's ``QianfanChatEndpoint`` put in ``additional_kwargs`` for a
+    v1 reply (or a stream's last chunk), with its defaults: ``finish_reason`` (``""``),
+    ``request_id`` (the reply's ``id``, as it did; the HTTP request id when there is none),
+    ``object`` (``""``), ``search_info`` (``[]``) and, for a function call, ``function_call``
+    and ``tool_calls`` (OpenAI's shape, ``{type, function: {name, arguments}, id}``, with the
+    id of the message's tool call where it made up a uuid).
+
+    >>> community_kwargs({"id": "as-1", "object": "chat.completion", "finish_reason": "normal"})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'finish_reason': 'normal', 'request_id': 'as-1', 'object': 'chat.completion',
+     'search_info': []}
+    """
+    reply_id = str(body["id"]) if body.get("id") else None
+    out: dict[str, Any] = {
+        "finish_reason": body.get("finish_reason") or "",
+        "request_id": reply_id or request_id or "",
+        "object": body.get("object") or "",
+        "search_info": body.get("search_info") or [],
+    }
+    function_call = body.get("function_call")
+    if isinstance(function_call, Mapping) and function_call.get("name"):
+        raw, parsed = _parsed_call(function_call, reply_id)
+        out["function_call"] = raw
+        call = {"name": raw["name"], "arguments": raw["arguments"]}
+        out["tool_calls"] = [{"type": "function", "function": call, "id": parsed["id"]}]
+    return out
 
 
 def is_last_chunk(body: Mapping[str, Any]) -> bool:

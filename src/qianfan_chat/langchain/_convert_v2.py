@@ -30,6 +30,9 @@ Incoming, :func:`convert_response_v2` turns a reply into an ``AIMessage`` and
 ``index``/``id``/``name``/``args`` pieces in a stream), ``usage_metadata`` and
 ``response_metadata`` (``model_name``, ``finish_reason``, ``id``, ``created``, ``request_id``,
 Baidu's ``flag``/``ban_round``), all exactly once in a stream, on its last chunk.
+:func:`community_kwargs_v2` (and :meth:`StreamConverterV2.community_kwargs` for a stream) is
+what langchain-community's ``QianfanChatEndpoint`` put in ``additional_kwargs`` on v1, read
+from the v2 reply; the dialect adds it (see :mod:`._call`).
 """
 
 from __future__ import annotations
@@ -315,6 +318,61 @@ def convert_response_v2(
     )
 
 
+def _wire_calls(calls: Sequence[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    return [_wire_call(call_id, name, arguments) for call_id, name, arguments in calls]
+
+
+def _community(
+    reply: Mapping[str, Any],
+    finish_reason: Any,
+    calls: list[dict[str, Any]],
+    request_id: str | None,
+) -> dict[str, Any]:
+    search_results = reply.get("search_results")
+    out: dict[str, Any] = {
+        "finish_reason": finish_reason or "",
+        "request_id": str(reply.get("id") or "") or request_id or "",
+        "object": reply.get("object") or "",
+        "search_info": {"search_results": search_results} if search_results else [],
+    }
+    if calls:
+        out["function_call"] = dict(calls[0]["function"])
+        out["tool_calls"] = calls
+    return out
+
+
+def community_kwargs_v2(body: Mapping[str, Any], request_id: str | None = None) -> dict[str, Any]:
+    """What langchain-community's ``QianfanChatEndpoint`` put in ``additional_kwargs`` (on
+    v1), read from a v2 reply: ``finish_reason`` (the first choice's, ``""`` without one),
+    ``request_id`` (the reply's ``id``, as it did; else the HTTP request id), ``object``,
+    ``search_info`` (v2's ``search_results`` as ``{"search_results": [...]}``, v1's shape;
+    ``[]`` without them) and, when the reply calls tools, ``tool_calls`` (OpenAI's shape, ids
+    as the message's tool calls have them) and ``function_call`` (the first call's
+    ``{name, arguments}``, as v1 carried it).
+
+    >>> community_kwargs_v2({"id": "as-1", "object": "chat.completion",
+    ...                      "choices": [{"index": 0, "finish_reason": "stop"}]})
+    {'finish_reason': 'stop', 'request_id': 'as-1', 'object': 'chat.completion', 'search_info': []}
+    """
+    reply_id = str(body["id"]) if body.get("id") else None
+    choice = _first_choice(body)
+    message = choice.get("message")
+    raw = message.get("tool_calls") if isinstance(message, Mapping) else None
+    calls: list[tuple[str, str, str]] = []
+    for index, item in enumerate(raw if isinstance(raw, list) else ()):
+        if not isinstance(item, Mapping):
+            continue
+        function = item.get("function")
+        function = function if isinstance(function, Mapping) else {}
+        name = str(function.get("name") or "")
+        arguments = function.get("arguments")
+        if not isinstance(arguments, str):  # as _parsed_calls reads it, so the ids agree
+            arguments = json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
+        call_id = str(item.get("id") or "") or tool_call_id(reply_id, index, name, arguments)
+        calls.append((call_id, name, arguments))
+    return _community(body, choice.get("finish_reason"), _wire_calls(calls), request_id)
+
+
 class StreamConverterV2:
     """Turns the chunks of ONE v2 stream into ``AIMessageChunk``\\ s, in order. Pure: feed it
     each chunk's body (:meth:`convert`), then call :meth:`finish` when the stream is over.
@@ -344,6 +402,9 @@ class StreamConverterV2:
         self._request_id: str | None = None
         self._call_ids: dict[int, str | None] = {}
         self._call_names: dict[int, str] = {}
+        self._call_arguments: dict[int, str] = {}
+        self.token_usage: Mapping[str, Any] | None = None
+        """The wire usage the last chunk counted (None before it, or when there was none)."""
 
     def convert(
         self, body: Mapping[str, Any], request_id: str | None = None
@@ -352,7 +413,7 @@ class StreamConverterV2:
         if self.done:
             return None
         self._request_id = request_id or self._request_id
-        for key in ("id", "created", "model", "search_results"):
+        for key in ("id", "object", "created", "model", "search_results"):
             if body.get(key) is not None:
                 self._reply.setdefault(key, body[key])
         usage = body.get("usage")
@@ -402,7 +463,23 @@ class StreamConverterV2:
         arguments = function.get("arguments")
         if arguments is not None and not isinstance(arguments, str):
             arguments = json.dumps(arguments, ensure_ascii=False)
+        self._call_arguments[index] = self._call_arguments.get(index, "") + (arguments or "")
         return tool_call_chunk(name=name, args=arguments, id=call_id, index=index)
+
+    def _final_id(self, index: int) -> str:
+        return self._call_ids.get(index) or tool_call_id(
+            self._reply_id, index, self._call_names.get(index, "")
+        )
+
+    def community_kwargs(self) -> dict[str, Any]:
+        """:func:`community_kwargs_v2` for the stream so far (its pieces put together, the ids
+        its last chunk gives), for the last chunk."""
+        calls = [
+            (self._final_id(index), self._call_names.get(index, ""), self._call_arguments[index])
+            for index in sorted(self._call_arguments)
+        ]
+        finish = self._choice.get("finish_reason")
+        return _community(self._reply, finish, _wire_calls(calls), self._request_id)
 
     def _note_choice(self, choice: Mapping[str, Any]) -> None:
         if choice.get("finish_reason"):
@@ -415,14 +492,10 @@ class StreamConverterV2:
 
     def _last(self, usage: Any) -> AIMessageChunk:
         self.done = True
+        self.token_usage = usage if isinstance(usage, Mapping) else None
         reply_id = self._reply_id
         missing = [
-            tool_call_chunk(
-                name=None,
-                args=None,
-                id=tool_call_id(reply_id, index, self._call_names.get(index, "")),
-                index=index,
-            )
+            tool_call_chunk(name=None, args=None, id=self._final_id(index), index=index)
             for index, call_id in sorted(self._call_ids.items())
             if call_id is None
         ]

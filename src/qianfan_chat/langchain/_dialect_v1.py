@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from langchain_core.outputs import ChatGenerationChunk
 
-from ._call import Call
-from ._convert import convert_chunk, convert_messages, convert_response
+from ._call import Call, with_community_fields
+from ._convert import community_kwargs, convert_chunk, convert_messages, convert_response
 from ._dialect import Dialect, definition_tokens
 from ._tools import (
     ToolChoiceNotForcedWarning,
@@ -48,9 +48,10 @@ class V1ChunkDecoder:
         self.call = call
 
     def chunk(self, chunk: QfResponse) -> ChatGenerationChunk | None:
-        message = convert_chunk(
-            chunk.body, model_name=self.call.model_name, request_id=chunk.request_id
-        )
+        body, request_id = chunk.body, chunk.request_id
+        message = convert_chunk(body, model_name=self.call.model_name, request_id=request_id)
+        if message.chunk_position == "last":  # the community class's fields, counted once
+            with_community_fields(message, community_kwargs(body, request_id), body.get("usage"))
         return ChatGenerationChunk(message=message)
 
     def end(self) -> ChatGenerationChunk | None:
@@ -165,7 +166,8 @@ class V1Dialect(Dialect):
     def reply(
         self, body: Mapping[str, Any], *, model_name: str, request_id: str | None
     ) -> AIMessage:
-        return convert_response(body, model_name=model_name, request_id=request_id)
+        message = convert_response(body, model_name=model_name, request_id=request_id)
+        return with_community_fields(message, community_kwargs(body, request_id), body.get("usage"))
 
     def decoder(self, call: Call) -> V1ChunkDecoder:
         return V1ChunkDecoder(call)

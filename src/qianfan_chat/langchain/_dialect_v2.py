@@ -17,14 +17,19 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from langchain_core.outputs import ChatGenerationChunk
 
 from .._protocol import wire
-from ._call import Call
-from ._convert_v2 import StreamConverterV2, convert_messages_v2, convert_response_v2
+from ._call import Call, with_community_fields
+from ._convert_v2 import (
+    StreamConverterV2,
+    community_kwargs_v2,
+    convert_messages_v2,
+    convert_response_v2,
+)
 from ._dialect import Dialect, definition_tokens
 from ._tools import convert_to_qianfan_tool, convert_tool_choice_v2
 
 if TYPE_CHECKING:
     from langchain_core.language_models.model_profile import ModelProfile
-    from langchain_core.messages import AIMessage, BaseMessage
+    from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 
     from .. import QfResponse
     from .chat_models import QianfanChatEndpoint
@@ -43,12 +48,18 @@ class V2ChunkDecoder:
         self.converter = StreamConverterV2(model_name=call.model_name)
 
     def chunk(self, chunk: QfResponse) -> ChatGenerationChunk | None:
-        message = self.converter.convert(chunk.body, chunk.request_id)
-        return ChatGenerationChunk(message=message) if message is not None else None
+        return self._generation(self.converter.convert(chunk.body, chunk.request_id))
 
     def end(self) -> ChatGenerationChunk | None:
-        last = self.converter.finish()
-        return ChatGenerationChunk(message=last) if last is not None else None
+        return self._generation(self.converter.finish())
+
+    def _generation(self, message: AIMessageChunk | None) -> ChatGenerationChunk | None:
+        if message is None:
+            return None
+        if message.chunk_position == "last":  # the community class's fields, counted once
+            converter = self.converter
+            with_community_fields(message, converter.community_kwargs(), converter.token_usage)
+        return ChatGenerationChunk(message=message)
 
 
 class V2Dialect(Dialect):
@@ -152,7 +163,10 @@ class V2Dialect(Dialect):
     def reply(
         self, body: Mapping[str, Any], *, model_name: str, request_id: str | None
     ) -> AIMessage:
-        return convert_response_v2(body, model_name=model_name, request_id=request_id)
+        message = convert_response_v2(body, model_name=model_name, request_id=request_id)
+        return with_community_fields(
+            message, community_kwargs_v2(body, request_id), body.get("usage")
+        )
 
     def decoder(self, call: Call) -> V2ChunkDecoder:
         return V2ChunkDecoder(call)
