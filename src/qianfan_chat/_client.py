@@ -32,6 +32,7 @@ from ._errors import (
 )
 from ._flow import (
     NO_CREDENTIALS,
+    Acquire,
     CallSpec,
     GetToken,
     OpenStream,
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 
     from ._batch import BatchRequestFuture
     from ._batches import Batches, Files
+    from ._throttle import Throttle
     from ._types import ModelInfo
 
 # asyncio and concurrent.futures are imported where they are used, so that importing the client
@@ -253,7 +255,7 @@ class ChatCompletion:
         _check_seconds("event_timeout", event_timeout)
         self._deadline = deadline  # default overall bound of a call, seconds (None: none)
         self._event_timeout = event_timeout  # default bound on a stream's silence, seconds
-        self._limits = (query_per_second, request_per_minute, token_per_minute)
+        self._throttle = _throttle(query_per_second, request_per_minute, token_per_minute)
         for name in sorted(options):
             warnings.warn(
                 f"ChatCompletion option {name!r} (Baidu's SDK) is not implemented here and is "
@@ -476,6 +478,8 @@ class ChatCompletion:
             merge_usage=self._requests.merges_usage(params, stream),
             deadline=deadline,
             event_timeout=event_timeout,
+            throttle=self._throttle,
+            estimate=_estimate(body) if self._throttle is not None else 0,
         )
 
     # -- the sync shell ---------------------------------------------------------------------
@@ -516,6 +520,9 @@ class ChatCompletion:
     def _perform(self, action: Any) -> Any:
         if isinstance(action, Send):
             return self._send(action)
+        if isinstance(action, Acquire):
+            action.throttle.acquire(action.tokens)
+            return None
         if isinstance(action, GetToken):
             source = action.source
             fetch = lambda: source.parse(self._send(source.request(action.timeout)))  # noqa: E731
@@ -763,6 +770,9 @@ class ChatCompletion:
     async def _aperform(self, action: Any) -> Any:
         if isinstance(action, Send):
             return await self._asend(action)
+        if isinstance(action, Acquire):
+            await action.throttle.aacquire(action.tokens)
+            return None
         if isinstance(action, GetToken):
             source = action.source
 
@@ -1005,6 +1015,34 @@ class ChatCompletion:
         from ._batches import Batches
 
         return Batches(self)
+
+
+def _throttle(qps: float | None, rpm: int | None, tpm: int | None) -> Throttle | None:
+    """The client's own rate limits, or None. 0 means no limit, as in Baidu's SDK (whose
+    default it is)."""
+
+    def unset_if_zero(value: Any) -> Any:
+        return None if (value == 0 and not isinstance(value, bool)) else value
+
+    qps, rpm, tpm = unset_if_zero(qps), unset_if_zero(rpm), unset_if_zero(tpm)
+    if qps is None and rpm is None and tpm is None:
+        return None
+    from ._throttle import Throttle
+
+    return Throttle(query_per_second=qps, request_per_minute=rpm, token_per_minute=tpm)
+
+
+def _estimate(body: Mapping[str, Any]) -> int:
+    """The prompt tokens of a call's body, Baidu's estimate (for ``token_per_minute``)."""
+    from ._protocol.tokens import prompt_tokens
+
+    messages = body.get("messages")
+    system = body.get("system")
+    if not isinstance(messages, list):
+        return 0
+    return prompt_tokens(
+        [m for m in messages if isinstance(m, Mapping)], system if isinstance(system, str) else None
+    )
 
 
 def _check_seconds(name: str, value: float | None) -> None:

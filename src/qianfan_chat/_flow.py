@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from . import _v1, _v2, _wire
 from ._auth import SharedTokens, TokenKind
@@ -23,6 +23,9 @@ from ._errors import APIError, APITimeoutError, CredentialsError, QianfanError, 
 from ._protocol import wire
 from ._response import QfResponse
 from ._retry import MAX_RETRY_AFTER, RetryPolicy, is_retryable, retry_after_seconds
+
+if TYPE_CHECKING:
+    from ._throttle import Throttle
 
 NO_CREDENTIALS: dict[ApiVersion, str] = {
     1: "no Qianfan credentials for the v1 API: set QIANFAN_AK and QIANFAN_SK (app API key and "
@@ -87,7 +90,16 @@ class Sleep:
     seconds: float
 
 
-Action = Send | GetToken | OpenStream | Sleep
+@dataclass(frozen=True, slots=True)
+class Acquire:
+    """Wait for the client's own rate limits (``query_per_second``, ``request_per_minute``,
+    ``token_per_minute``) to admit one attempt of about ``tokens`` prompt tokens."""
+
+    throttle: Throttle
+    tokens: int
+
+
+Action = Send | GetToken | OpenStream | Sleep | Acquire
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +199,9 @@ class CallSpec:
     # A stream fails when no real event (comments and keep-alives do not count) came for
     # this many seconds; None: only the per-read timeout.
     event_timeout: float | None = None
+    # The client's own rate limits, and this call's prompt-token estimate for them.
+    throttle: Throttle | None = None
+    estimate: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +266,8 @@ def call_flow(spec: CallSpec) -> Generator[Action, Any, Any]:
                 raise deadline_error(attempts - 1) from error
             timeout = min(timeout, remaining)
         try:
+            if spec.throttle is not None:
+                yield Acquire(spec.throttle, spec.estimate)
             if plan.source is not None:
                 token = yield GetToken(plan.source, timeout, stale)
             params, headers = _authorize(plan, spec, token)
@@ -282,7 +299,13 @@ def call_flow(spec: CallSpec) -> Generator[Action, Any, Any]:
                 return (yield opened)
             if spec.raw:
                 return raw_reply(response)
-            return reply(response, statistic, send)
+            result = reply(response, statistic, send)
+            if spec.throttle is not None:
+                usage = result.body.get("usage")
+                total = usage.get("total_tokens") if isinstance(usage, Mapping) else None
+                if isinstance(total, int) and not isinstance(total, bool):
+                    spec.throttle.settle(spec.estimate, total)
+            return result
         except APIError as exc:
             # The fetched token was rejected: fetch a new one, once, and resend.
             if isinstance(exc, TokenRejectedError) and plan.source is not None and not refreshed:

@@ -270,6 +270,31 @@ PROGRAMS: dict[str, str] = {
             messages=msgs, truncate_overlong_msgs=True)
         assert resp.request.json_body["messages"] == [msgs[-1]]
     """,
+    "query-per-second-limits-the-rate": """
+        import time
+        import qianfan_chat as qianfan
+        chat = qianfan.ChatCompletion(query_per_second=5)
+        started = time.monotonic()
+        for _ in range(6):
+            chat.do(messages=[{"role": "user", "content": "你好"}])
+        assert time.monotonic() - started >= 0.95  # the 6th waits for the first second to pass
+        assert qianfan.ChatCompletion(query_per_second=0)._throttle is None  # 0: no limit (SDK)
+    """,
+    "limits-shared-by-sync-and-async": """
+        import asyncio, threading, time
+        import qianfan_chat as qianfan
+        chat = qianfan.ChatCompletion(request_per_minute=600, query_per_second=4)
+        msgs = [{"role": "user", "content": "你好"}]
+        started = time.monotonic()
+        thread = threading.Thread(target=lambda: [chat.do(messages=msgs) for _ in range(3)])
+        thread.start()
+        async def main():
+            for _ in range(3):
+                await chat.ado(messages=msgs)
+        asyncio.run(main())
+        thread.join()
+        assert time.monotonic() - started >= 0.95  # 6 calls at 4 a second, one budget
+    """,
     "unknown-sdk-option-warns": """
         import warnings
         import qianfan_chat as qianfan
