@@ -8,6 +8,7 @@ answers) and a rule sentence for the client's :class:`~qianfan_chat.InvalidReque
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +41,10 @@ class Violation:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """An int or a finite float (JSON has no NaN or Infinity; bool is not a number here)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _bad(
@@ -58,7 +62,7 @@ def _check_range(
     interval = f"{'(' if low_open else '['}{low}, {high}]"
     if not _is_number(value):
         return _bad(key, f"must be a number in {interval}")
-    if value > high or value < low or (low_open and value == low):
+    if not low <= value <= high or (low_open and value == low):
         return _bad(key, f"must be in {interval}, got {value}", f"{key} range is {interval}")
     return None
 
@@ -114,6 +118,9 @@ def check_messages(messages: Any) -> Violation | None:
                     "must be a non-blank string",
                     "function_call's name can't be blank",
                 )
+            arguments = function_call.get("arguments")
+            if arguments is not None and not isinstance(arguments, str):
+                return _bad(f"{where}.function_call.arguments", "must be a string (JSON text)")
         elif not content:
             return _bad(
                 f"{where}.content",
@@ -202,7 +209,7 @@ def check_body(body: Mapping[str, Any]) -> Violation | None:
             )
     for key in ("max_output_tokens", "min_output_tokens"):
         value = body.get(key)
-        if value is not None and (not _is_number(value) or int(value) != value or value < 1):
+        if value is not None and (not _is_number(value) or value != int(value) or value < 1):
             return _bad(key, "must be a positive integer")
     for key in _BOOL_KEYS:
         if body.get(key) is not None and not isinstance(body[key], bool):
@@ -213,13 +220,20 @@ def check_body(body: Mapping[str, Any]) -> Violation | None:
     return None
 
 
-def truncate_history(messages: Sequence[Mapping[str, Any]], limit: int) -> list[Mapping[str, Any]]:
+def truncate_history(
+    messages: Sequence[Mapping[str, Any]], limit: int, counts: Sequence[int] | None = None
+) -> list[Mapping[str, Any]]:
     """Drop the oldest turns until the total is within ``limit`` tokens (seed document 001,
     messages rule 4). Turns go in user/assistant pairs so the count stays odd; the last message
-    always stays."""
-    kept = list(messages)
-    total = sum(message_tokens(m) for m in kept)
-    while total > limit and len(kept) > 1:
-        total -= message_tokens(kept[0]) + message_tokens(kept[1])
-        kept = kept[2:]
-    return kept
+    always stays. ``counts``: each message's tokens, when the caller has them already.
+
+    Linear time: the first kept index moves forward over the counts, and the messages are
+    sliced once (a list copy per dropped pair made 160,000 messages take seconds)."""
+    if counts is None:
+        counts = [message_tokens(m) for m in messages]
+    total = sum(counts)
+    start, last = 0, len(messages) - 1
+    while total > limit and start < last:
+        total -= counts[start] + (counts[start + 1] if start + 1 <= last else 0)
+        start += 2
+    return list(messages[start:])

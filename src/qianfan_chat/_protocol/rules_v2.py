@@ -48,14 +48,18 @@ def check_messages(messages: Any) -> Violation | None:
                 return _msg(f"{where}.tool_calls", "only an assistant message may carry them")
             if not isinstance(tool_calls, list) or not all(
                 isinstance(c, Mapping)
+                and isinstance(c.get("id", ""), str)
+                and c.get("type", "function") == "function"
                 and isinstance(c.get("function"), Mapping)
                 and isinstance(c["function"].get("name"), str)
                 and c["function"]["name"].strip()
+                and isinstance(c["function"].get("arguments", ""), str)
                 for c in tool_calls
             ):
                 return _msg(
                     f"{where}.tool_calls",
-                    "each must be {id, type: function, function: {name, arguments}}",
+                    "each must be {id: string, type: function, function: {name, arguments: "
+                    "JSON text}}",
                 )
         if role == "tool" and not (
             isinstance(msg.get("tool_call_id"), str) and msg["tool_call_id"]
@@ -111,7 +115,7 @@ def _range(
     if value is None:
         return None
     interval = f"{'(' if low_open else '['}{low}, {high}]"
-    if not _is_number(value) or value > high or value < low or (low_open and value == low):
+    if not _is_number(value) or not low <= value <= high or (low_open and value == low):
         return _arg(key, f"must be a number in {interval}, got {value!r}")
     return None
 

@@ -17,11 +17,12 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
 from .._protocol import wire
 from .admin import admin_routes
+from .admin_guard import AdminGuard
 from .config import ServerConfig
 from .iam import IamApp
 from .state import ServerState
@@ -85,7 +86,8 @@ def create_app(
         state = ServerState(config)
     routes: list[BaseRoute] = []
     if state.config.admin:
-        routes.append(Mount("/_admin", routes=admin_routes(state)))
+        admin = AdminGuard(Router(routes=admin_routes(state)), state.config)
+        routes.append(Mount("/_admin", app=admin))
     routes.append(Route("/{path:path}", Dispatch(state)))
     app = Starlette(
         routes=routes,

@@ -22,6 +22,7 @@ import secrets
 import string
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -39,7 +40,10 @@ SCOPE = (
     "hetu_basic lightcms_map_poi kaidian_kaidian oauth_tp_app smartapp_smart_game_openapi "
     "oauth_sessionkey smartapp_swanid_verify smartapp_opensource_openapi"
 )
-_PRUNE_AT = 10_000  # Tokens kept before expired ones older than an hour are forgotten.
+# Issued tokens and minted keys kept at most; past it the oldest issued are forgotten (a
+# client holding one gets "token invalid" and fetches another, as after a real rotation).
+MAX_ISSUED = 100_000
+_FORGET_AFTER = 3600.0  # seconds an expired token is still told apart from an unknown one
 # A v1 OAuth access token, as Baidu issues them (and TokenStore imitates).
 V1_TOKEN_RE = re.compile(r"24\.[0-9a-f]{32}\.\d+\.\d+\.\d+-\d+")
 _ALNUM = string.ascii_letters + string.digits
@@ -61,6 +65,9 @@ class TokenStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._tokens: dict[str, _Token] = {}
+        # Issued tokens in issue order, which is expiry order (one lifetime): pruning looks at
+        # the oldest only, so an issue costs O(1) however many tokens live.
+        self._order: deque[str] = deque()
 
     def issue(self, key: str) -> dict[str, Any]:
         """A token for API key ``key``: the OAuth reply body (Baidu's field set)."""
@@ -71,9 +78,9 @@ class TokenStore:
         )
         token = f"24.{secrets.token_hex(16)}.{lifetime}.{expiry}.{suffix}"
         with self._lock:
-            if len(self._tokens) >= _PRUNE_AT:
-                self._prune()
+            _prune(self._tokens, self._order, self._clock())
             self._tokens[token] = _Token(key, self._clock() + self.lifetime)
+            self._order.append(token)
         return {
             "refresh_token": f"25.{secrets.token_hex(16)}.315360000.{expiry + 315360000}.{suffix}",
             "expires_in": lifetime,
@@ -112,14 +119,20 @@ class TokenStore:
             record.expires_at = self._clock()
             return True
 
-    def _prune(self) -> None:
-        horizon = self._clock() - 3600
-        for token, record in list(self._tokens.items()):
-            if record.expires_at is not None and record.expires_at < horizon:
-                del self._tokens[token]
-
     def __len__(self) -> int:
         return len(self._tokens)
+
+
+def _prune(records: dict[str, Any], order: deque[str], now: float) -> None:
+    """Forget the oldest issued records that expired over an hour ago, and the oldest beyond
+    ``MAX_ISSUED``; amortised O(1) per issue (each record is appended and popped once)."""
+    while order:
+        record = records.get(order[0])
+        if record is not None and len(order) < MAX_ISSUED:
+            expires_at = record.expires_at
+            if expires_at is None or expires_at >= now - _FORGET_AFTER:
+                break
+        records.pop(order.popleft(), None)
 
 
 @dataclass(frozen=True)
@@ -223,6 +236,7 @@ class ApiKeyStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._minted: dict[str, _Minted] = {}
+        self._order: deque[str] = deque()
 
     @property
     def open_mode(self) -> bool:
@@ -235,9 +249,11 @@ class ApiKeyStore:
         token = f"{_MINTED_PREFIX}{ident}/{secrets.token_hex(20)}"
         created = datetime.now(timezone.utc).replace(microsecond=0)
         with self._lock:
-            if len(self._minted) >= _PRUNE_AT:
-                self._prune()
+            # Lifetimes differ per call here, so issue order is only roughly expiry order: a
+            # long-lived key at the front holds back pruning until it expires or the cap hits.
+            _prune(self._minted, self._order, self._clock())
             self._minted[token] = _Minted(access_key, self._clock() + lifetime)
+            self._order.append(token)
         return {
             "userId": hashlib.md5(access_key.encode(), usedforsecurity=False).hexdigest(),
             "token": token,
@@ -265,12 +281,6 @@ class ApiKeyStore:
                 return False
             record.expires_at = self._clock()
             return True
-
-    def _prune(self) -> None:
-        horizon = self._clock() - 3600
-        for key, record in list(self._minted.items()):
-            if record.expires_at < horizon:
-                del self._minted[key]
 
     def __len__(self) -> int:
         return len(self._minted)

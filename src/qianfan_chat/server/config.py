@@ -20,6 +20,7 @@ TOML needs Python 3.11+ (``tomllib``); on 3.10 use JSON.
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -38,6 +39,11 @@ DEFAULT_API_PREFIX = wire.V1_API_PREFIX
 DEFAULT_V2_PREFIX = wire.V2_PREFIX
 DEFAULT_TOKEN_LIFETIME = wire.OAUTH_LIFETIME  # 30 days, what Baidu's OAuth answers.
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+# Slowloris bounds: a request line and headers must arrive within this many seconds of the
+# connection opening (or of the previous response), a body within this many of its first part.
+DEFAULT_HEADER_TIMEOUT = 10.0
+DEFAULT_BODY_TIMEOUT = 30.0
+ADMIN_TOKEN_HEADER = "X-Qianfan-Admin-Token"
 DEFAULT_BATCH_HOUR_SECONDS = 3600.0
 
 
@@ -60,6 +66,11 @@ class ServerConfig:
     * ``rules`` / ``rules_file``: scripted replies (TEST DATA), file rules first.
     * ``faults``, ``seed``: injected faults and the seed of their random draws.
     * ``qps`` / ``rpm`` / ``tpm``: per-key rate limits (None: unlimited).
+    * ``admin``: serve ``/_admin/*``; ``admin_token``: required in ``X-Qianfan-Admin-Token`` on
+      every admin call when set, and needed to bind a non-loopback ``host`` with admin on.
+    * ``log_secrets``: show tokens, keys and signatures in the request log (masked otherwise).
+    * ``header_timeout`` / ``body_timeout``: seconds a connection may take to send its headers
+      / its body before it is closed (slowloris).
     * ``stream_chunk_chars``: longest stream piece; ``stream_interval``: seconds between
       events; ``stream_end_empty``: send the text first and a final ``is_end`` event with
       an empty ``result`` (as some real streams do). v2 streams always end with an
@@ -99,6 +110,10 @@ class ServerConfig:
     batch_max_file_bytes: int = batches.MAX_FILE_BYTES
     log_body_chars: int = 65_536
     admin: bool = True
+    admin_token: str | None = None
+    log_secrets: bool = False
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -127,6 +142,17 @@ class ServerConfig:
         if not isinstance(self.token_lifetime, int | float) or self.token_lifetime <= 0:
             raise ValueError("token_lifetime must be a positive number of seconds")
         RateLimits(self.qps, self.rpm, self.tpm)  # Validates.
+        for name in ("header_timeout", "body_timeout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise ValueError(f"{name} must be a positive number of seconds")
+        if self.admin_token is not None and (
+            not isinstance(self.admin_token, str)
+            or not self.admin_token.strip()
+            or not self.admin_token.isascii()
+            or not self.admin_token.isprintable()
+        ):
+            raise ValueError("admin_token must be a non-blank printable ASCII string")
         from .batches import BatchPace
 
         BatchPace(self.batch_line_seconds, self.batch_hour_seconds)  # Validates.
@@ -136,6 +162,22 @@ class ServerConfig:
     @property
     def rate_limits(self) -> RateLimits:
         return RateLimits(self.qps, self.rpm, self.tpm)
+
+    @property
+    def loopback(self) -> bool:
+        """Whether ``host`` is a loopback address (only this machine can connect)."""
+        return is_loopback(self.host)
+
+    def check_bind(self) -> None:
+        """Refuse a configuration that would open the admin routes to the network: a
+        non-loopback ``host`` needs ``admin_token`` (sent as ``X-Qianfan-Admin-Token``) or
+        ``admin=False``. Called before binding, by ``LocalServer.start`` and ``serve``."""
+        if self.admin and not self.loopback and not self.admin_token:
+            raise ValueError(
+                f"binding {self.host!r} (not loopback) would let anyone on the network script "
+                "this server through /_admin: set admin_token (--admin-token) or admin=False "
+                "(--no-admin)"
+            )
 
     @property
     def open_mode(self) -> bool:
@@ -176,6 +218,17 @@ class ServerConfig:
         if isinstance(rules_file, str) and not Path(rules_file).is_absolute():
             data["rules_file"] = str(path.parent / rules_file)
         return cls.from_mapping(data, **overrides)
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback IP (127.0.0.0/8, ::1)."""
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _str_map(value: Any, name: str) -> Mapping[str, str]:

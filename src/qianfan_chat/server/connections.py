@@ -57,6 +57,7 @@ class ConnectionRegistry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._transports: dict[Key, asyncio.BaseTransport] = {}
+        self._used = False  # a server registers here (else nothing can be known about peers)
 
     def add(self, transport: asyncio.BaseTransport) -> Key:
         key = (
@@ -65,7 +66,18 @@ class ConnectionRegistry:
         )
         with self._lock:
             self._transports[key] = transport
+            self._used = True
         return key
+
+    def gone(self, scope: Mapping[str, Any]) -> bool:
+        """Whether the peer of ``scope`` has closed its connection (a client that abandoned a
+        stream): one dict lookup. False when no server registers here."""
+        if not self._used:
+            return False
+        transport = self._transports.get(
+            (_address(scope.get("client")), _address(scope.get("server")))
+        )
+        return transport is None or transport.is_closing()
 
     def discard(self, key: Key) -> None:
         with self._lock:
@@ -88,8 +100,14 @@ class ConnectionRegistry:
         return len(self._transports)
 
 
-def protocol_class(registry: ConnectionRegistry) -> type[asyncio.Protocol]:
-    """uvicorn's HTTP protocol class, subclassed to record transports in ``registry``.
+def protocol_class(
+    registry: ConnectionRegistry, header_timeout: float | None = None
+) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol class, subclassed to record transports in ``registry`` and to
+    close a connection whose request line and headers are not complete ``header_timeout``
+    seconds after it opened or after its previous response (slowloris: uvicorn's own
+    keep-alive timer stops at the first byte of a new request, and nothing bounds a
+    connection that never sends one). None: no header timeout.
 
     Pass it as ``uvicorn.Config(http=...)``.
     """
@@ -97,13 +115,47 @@ def protocol_class(registry: ConnectionRegistry) -> type[asyncio.Protocol]:
 
     class RegisteringProtocol(base):  # type: ignore[misc]
         _qianfan_key: Key | None = None
+        _qianfan_timer: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             self._qianfan_key = registry.add(transport)
             _set_nodelay(transport)
             super().connection_made(transport)
+            self._qianfan_arm()
+
+        def _qianfan_waiting(self) -> bool:
+            cycle = self.cycle
+            return cycle is None or bool(cycle.response_complete)
+
+        def _qianfan_arm(self) -> None:
+            if header_timeout is not None and self._qianfan_timer is None:
+                self._qianfan_timer = asyncio.get_running_loop().call_later(
+                    header_timeout, self._qianfan_expired
+                )
+
+        def _qianfan_disarm(self) -> None:
+            if self._qianfan_timer is not None:
+                self._qianfan_timer.cancel()
+                self._qianfan_timer = None
+
+        def _qianfan_expired(self) -> None:
+            self._qianfan_timer = None
+            if self._qianfan_waiting() and not self.transport.is_closing():
+                self.transport.close()  # No request in progress: nothing to answer.
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self._qianfan_waiting():
+                self._qianfan_arm()  # Partial headers: the deadline runs from the first byte.
+            else:
+                self._qianfan_disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._qianfan_disarm()  # uvicorn's keep-alive timer now bounds the idle time
 
         def connection_lost(self, exc: Exception | None) -> None:
+            self._qianfan_disarm()
             if self._qianfan_key is not None:
                 registry.discard(self._qianfan_key)
             super().connection_lost(exc)

@@ -32,6 +32,7 @@ from .config import ServerConfig
 from .connections import protocol_class
 from .engine import ReplyEngine, Rule
 from .faults import Fault
+from .log import install_access_masking
 from .ratelimit import RateLimits
 from .state import ServerState
 
@@ -41,8 +42,9 @@ _START_TIMEOUT = 10.0
 def uvicorn_config(app: Any, state: ServerState, **options: Any) -> uvicorn.Config:
     """uvicorn settings shared by :class:`LocalServer` and ``qianfan-chat serve``: the
     connection-registering protocol (for the drop faults), no lifespan, no websockets."""
+    install_access_masking(state.config.log_secrets)
     settings: dict[str, Any] = {
-        "http": protocol_class(state.connections),
+        "http": protocol_class(state.connections, state.config.header_timeout),
         "ws": "none",
         "lifespan": "off",
         "log_level": "warning",
@@ -76,6 +78,7 @@ class LocalServer:
         """Bind, start serving in a daemon thread, and wait until it accepts connections."""
         if self._thread is not None:
             raise RuntimeError("the server is already running")
+        self.config.check_bind()
         family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
@@ -233,9 +236,13 @@ class LocalServer:
 
     # Inspection
 
-    def requests(self) -> list[dict[str, Any]]:
-        """The request log, oldest first (see :meth:`LogEntry.to_dict` for the fields)."""
-        return self.state.log.snapshot()
+    def requests(self, *, masked: bool = False) -> list[dict[str, Any]]:
+        """The request log, oldest first (see :meth:`LogEntry.to_dict` for the fields).
+
+        This in-process view shows what the test's own client sent, tokens and keys included,
+        so a test can assert them; ``masked=True`` gives what ``GET /_admin/requests`` and the
+        access log show (secrets as ``***`` unless the server has ``log_secrets=True``)."""
+        return self.state.log.snapshot(None if masked else True)
 
     def clear_requests(self) -> None:
         self.state.log.clear()

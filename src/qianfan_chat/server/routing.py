@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from .._protocol import wire
 from .auth import check_signature
-from .wire import ConnectionDropped, Exchange
+from .wire import ClientGone, ConnectionDropped, Exchange
 
 if TYPE_CHECKING:
     from .faults import Fault, FaultPlan
@@ -60,6 +60,8 @@ class RouteApp:
         )
         try:
             await self.handle(ex)
+        except ClientGone:
+            return  # Nobody to answer: the peer left (or was cut off for being too slow).
         except ConnectionDropped:
             # A drop the server cannot perform is the caller's to see (ASGITransport), not a
             # bug to answer with an internal error.

@@ -90,7 +90,7 @@ class ServerState:
         self.app_ids = frozenset(config.app_ids)
         self.limiter = RateLimiter(config.rate_limits)
         self.faults = FaultInjector(config.faults, seed=config.seed)
-        self.log = RequestLog(config.log_size, config.log_body_chars)
+        self.log = RequestLog(config.log_size, config.log_body_chars, reveal=config.log_secrets)
         self.connections = ConnectionRegistry()
         self.targets = chat_targets(list(config.custom_endpoints))
         self.chat_prefix = config.api_prefix + wire.V1_CHAT_SEGMENT

@@ -3,7 +3,9 @@ every other path. One raw ASGI app serves them all; :mod:`.v1_format` builds wha
 
 Order of checks on a chat call: route (unknown suffix: 3), method (336101), body size (413 /
 336001), faults, auth (an access token: 110 / 111; else an IAM signature: 14; neither: 110),
-JSON (336002), body rules (``check_body``: Baidu's code and text), ``tool_choice`` and
+JSON (336002: also NaN, Infinity, a number out of range, nesting past the stack), a value
+JSON cannot carry back (a lone surrogate, deep nesting: 336003), body rules (``check_body``:
+Baidu's code and text), ``tool_choice`` and
 ``response_format`` (336003), the last message's tokens against the model's input limit
 (336003), history truncation, rate limits (18 / 336501 / 336502), then the scripted engine.
 On the OAuth route: method (336101), body size (413 / 336001), faults, then the grant
@@ -15,10 +17,9 @@ are a plain JSON body too.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from .._protocol import wire
@@ -31,7 +32,7 @@ from .engine import EngineRequest
 from .faults import Fault
 from .routing import RouteApp
 from .state import ChatTarget
-from .wire import Exchange, dumps, reply_id
+from .wire import OFFLOAD_BYTES, Exchange, decode_body, dumps, off_loop, reply_id
 
 _AUTHORIZATION = wire.AUTHORIZATION_HEADER.encode()
 UNSUPPORTED = 3
@@ -40,7 +41,6 @@ TOO_LARGE = 336001
 INVALID_JSON = 336002
 INVALID_PARAM = 336003
 BAD_METHOD = 336101
-_INVALID = object()
 
 
 async def send_error(
@@ -98,7 +98,7 @@ class V1App(RouteApp):
         if ex.method not in ("GET", "POST"):
             await send_error(ex, BAD_METHOD)
             return
-        body = await ex.read_body(state.config.max_body_bytes)
+        body = await ex.read_body(state.config.max_body_bytes, state.config.body_timeout)
         if body is None:
             await send_error(ex, TOO_LARGE, "request body too large", status=413)
             return
@@ -132,14 +132,12 @@ class V1App(RouteApp):
         if ex.method != "POST":
             await send_error(ex, BAD_METHOD)
             return
-        raw = await ex.read_body(config.max_body_bytes)
+        raw = await ex.read_body(config.max_body_bytes, config.body_timeout)
         if raw is None:
             await send_error(ex, TOO_LARGE, "request body too large", status=413)
             return
-        try:
-            data: Any = json.loads(raw)
-        except ValueError:  # Includes UnicodeDecodeError.
-            data = _INVALID
+        size = len(raw)
+        data, unsafe = await off_loop(size, decode_body, raw, size > OFFLOAD_BYTES)
         is_dict = isinstance(data, dict)
         stream = is_dict and data.get("stream") is True
         token = ex.query.get(wire.ACCESS_TOKEN_PARAM)
@@ -158,25 +156,18 @@ class V1App(RouteApp):
             await send_error(ex, code or 110)
             return
         ex.entry.key = key
+        ex.entry.key_secret = key == token  # a ready token counts as its own key
         if not is_dict:
             await send_error(ex, INVALID_JSON)
             return
-        violation = check_body(data)
-        if violation is not None:
-            await send_error(ex, int(violation.code), violation.message)  # v1 codes are ints
-            return
-        options = _options(data)
-        if options is None:
+        if unsafe is not None:
             await send_error(ex, INVALID_PARAM)
             return
-        messages: list[Mapping[str, Any]] = data["messages"]
-        limit = target.max_input_tokens
-        counts = [message_tokens(m) for m in messages]
-        if counts[-1] > limit:
-            await send_error(ex, INVALID_PARAM, f"the max length of current question is {limit}")
+        checked = await off_loop(size, _check, data, target.max_input_tokens)
+        if not isinstance(checked, _Checked):
+            await send_error(ex, *checked)
             return
-        kept = truncate_history(messages, limit) if sum(counts) > limit else messages
-        prompt = prompt_tokens(kept, data.get("system"))
+        options, kept, prompt = checked
         code = state.limiter.admit(key, prompt)
         if code is not None:
             await send_error(ex, code)
@@ -229,6 +220,29 @@ class V1App(RouteApp):
             await ex.send_event(dumps(frame), last=last)
             if not last and interval > 0:
                 await asyncio.sleep(interval)
+
+
+class _Checked(NamedTuple):
+    options: tuple[str, str | None, str | None]
+    kept: list[Mapping[str, Any]]
+    prompt: int
+
+
+def _check(data: dict[str, Any], limit: int) -> _Checked | tuple[int, str | None]:
+    """The body rules, the input limit and history truncation: what a request costs in CPU
+    (run off the loop for a large body, see ``wire.off_loop``). ``(code, message)`` refuses."""
+    violation = check_body(data)
+    if violation is not None:
+        return int(violation.code), violation.message  # v1 codes are ints
+    options = _options(data)
+    if options is None:
+        return INVALID_PARAM, None
+    messages: list[Mapping[str, Any]] = data["messages"]
+    counts = [message_tokens(m) for m in messages]
+    if counts[-1] > limit:
+        return INVALID_PARAM, f"the max length of current question is {limit}"
+    kept = truncate_history(messages, limit, counts) if sum(counts) > limit else messages
+    return _Checked(options, kept, prompt_tokens(kept, data.get("system")))
 
 
 def _options(data: Mapping[str, Any]) -> tuple[str, str | None, str | None] | None:

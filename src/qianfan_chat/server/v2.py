@@ -4,7 +4,9 @@
 Order of checks: route (other paths under the prefix: 404), method (405
 ``method_not_supported``), body size (413 ``characters_too_long``), faults, the bearer key
 (401 ``invalid_iam_token``; a v1 access token sent as Bearer is refused too), the ``appid``
-header (401 ``invalid_appid``), JSON (400 ``malformed_json``), the body rules
+header (401 ``invalid_appid``), JSON (400 ``malformed_json``: also NaN, Infinity, a number out
+of range, nesting past the stack), a value JSON cannot carry back (a lone surrogate, deep
+nesting: 400 ``invalid_argument``), the body rules
 (``_rules_v2.check_body``: 400 with its code), the model (401 ``invalid_model``, Baidu's "does
 not exist" text), the model's ``max_tokens`` range (400 ``invalid_argument``), the input's
 tokens against the model's context (400 ``tokens_too_long``), rate limits (429
@@ -23,7 +25,6 @@ the first scripted call only; ``max_tokens`` cuts the text (``finish_reason: "le
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -42,13 +43,12 @@ from .faults import Fault
 from .routing import RouteApp
 from .state import V2Target
 from .v2_format import Answer, Call, chunks, completion, content_pieces, error_body, finish_reason
-from .wire import Exchange, call_id, dumps, reply_id
+from .wire import OFFLOAD_BYTES, Exchange, call_id, decode_body, dumps, off_loop, reply_id
 
 REQUEST_ID_HEADER = wire.V2_REQUEST_ID_HEADER_SENT.encode()
 _STREAM_END = wire.V2_STREAM_END.encode()
 _AUTHORIZATION = wire.AUTHORIZATION_HEADER.encode()
 _APPID = wire.APPID_HEADER.encode()
-_INVALID = object()
 _NOT_FOUND = ("not_found", "invalid_request_error")  # No documented v2 code: OpenAI's reading.
 
 
@@ -136,6 +136,12 @@ def _options(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _measure(messages: Sequence[Mapping[str, Any]]) -> tuple[int, list[dict[str, Any]]]:
+    """The prompt's tokens and the engine's view of the messages: the per-request CPU that
+    grows with the body (run off the loop for a large one, see ``wire.off_loop``)."""
+    return prompt_tokens(messages), engine_messages(messages)
+
+
 class V2App(RouteApp):
     """ASGI app for the paths under the v2 prefix."""
 
@@ -190,15 +196,13 @@ class V2App(RouteApp):
         if ex.method != "POST":
             await send_error(ex, "method_not_supported")
             return
-        raw = await ex.read_body(config.max_body_bytes)
+        raw = await ex.read_body(config.max_body_bytes, config.body_timeout)
         if raw is None:
             message = f"request body too large (over {config.max_body_bytes} bytes)"
             await send_error(ex, "characters_too_long", message, status=413)
             return
-        try:
-            data: Any = json.loads(raw)
-        except ValueError:  # Includes UnicodeDecodeError.
-            data = _INVALID
+        size = len(raw)
+        data, unsafe = await off_loop(size, decode_body, raw, size > OFFLOAD_BYTES)
         is_dict = isinstance(data, dict)
         stream = is_dict and data.get("stream") is True
         model = data.get("model") if is_dict else None
@@ -223,10 +227,15 @@ class V2App(RouteApp):
             await send_error(ex, refused)
             return
         ex.entry.key = key
+        ex.entry.key_secret = True  # a bearer key is a credential
         if not is_dict:
             await send_error(ex, "malformed_json")
             return
-        violation = check_body(data)
+        if unsafe is not None:
+            field, rule = unsafe
+            await send_error(ex, "invalid_argument", f"Invalid argument: {field} {rule}")
+            return
+        violation = await off_loop(size, check_body, data)
         if violation is not None:
             await send_error(ex, str(violation.code), violation.message)
             return
@@ -237,7 +246,9 @@ class V2App(RouteApp):
         if violation is not None:
             await send_error(ex, str(violation.code), violation.message)
             return
-        await self._answer(ex, data, target, key, stream, cut)
+        messages = data["messages"]
+        prompt, kept = await off_loop(size, _measure, messages)
+        await self._answer(ex, data, target, key, stream, cut, prompt, kept)
 
     async def _answer(
         self,
@@ -247,11 +258,11 @@ class V2App(RouteApp):
         key: str,
         stream: bool,
         cut: Fault | None,
+        prompt: int,
+        kept: list[dict[str, Any]],
     ) -> None:
         state = self.state
         config = state.config
-        messages: list[Mapping[str, Any]] = data["messages"]
-        prompt = prompt_tokens(messages)
         if prompt > target.max_input_tokens:
             message = f"the input tokens ({prompt}) exceed {target.max_input_tokens}"
             await send_error(ex, "tokens_too_long", message)
@@ -261,7 +272,6 @@ class V2App(RouteApp):
             await send_mapped(ex, to_v2(limited))
             return
         options = _options(data)
-        kept = engine_messages(messages)
         reply = state.engine.reply(
             EngineRequest(
                 model=target.name,
