@@ -8,10 +8,12 @@ import asyncio
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from qianfan_chat import (
     APITimeoutError,
+    AuthenticationError,
     Batch,
     BatchInput,
     BatchResult,
@@ -20,11 +22,12 @@ from qianfan_chat import (
     FileObject,
     InvalidRequestError,
     NotFoundError,
+    ServerError,
 )
 from qianfan_chat._protocol import batches as facts
 from qianfan_chat.server import LocalServer
 
-from .conftest import AK, SK, user
+from .conftest import AK, IAM_AK, IAM_SK, SK, user
 
 MODEL = "ernie-3.5-8k"
 
@@ -413,3 +416,74 @@ def test_result_lines_read_in_every_plausible_form(
     result = BatchResult(read.custom_id, read.status_code, read.request_id, read.body, read.error)
     assert result.ok is ok
     assert result.status_code == status
+
+
+async def test_iam_keys_mint_the_bearer_key_for_batches(server: LocalServer, call: Runner) -> None:
+    """The same auth plan as chat: IAM keys mint one short-term v2 key, used by every call."""
+    with ChatCompletion(
+        version=2,
+        access_key=IAM_AK,
+        secret_key=IAM_SK,
+        base_url=server.base_url,
+        iam_base_url=server.base_url,
+    ) as chat:
+        batch = await call(chat.batches, "submit", three_requests())
+        assert (await call(chat.batches, "get", batch.id)).id == batch.id
+    minted = [r for r in server.requests() if r["path"] == "/v1/BCE-BEARER/token"]
+    assert len(minted) == 1
+
+
+async def test_a_refused_key_is_a_typed_error_without_the_key(
+    serve_v2_key: LocalServer, call: Runner
+) -> None:
+    secret = "bce-v3/ALTAK-wrong/0123456789abcdef0123456789abcdef01234567"
+    with ChatCompletion(version=2, api_key=secret, base_url=serve_v2_key.base_url) as chat:
+        with pytest.raises(AuthenticationError) as caught:
+            await call(chat.files, "list")
+    assert caught.value.error_code == "invalid_iam_token"
+    assert secret not in str(caught.value)
+    assert secret not in repr(caught.value)
+
+
+@pytest.fixture
+def serve_v2_key() -> Iterator[LocalServer]:
+    with LocalServer(api_keys=["bce-v3/ALTAK-right/0123456789abcdef0123456789abcdef01234567"]) as s:
+        yield s
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_server_errors_are_retried_as_chat_does(mode: str) -> None:
+    """The local server cannot fail a file call on purpose (faults act on chat): a transport
+    that answers 503 once stands in for it."""
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        if len(seen) == 1:
+            body = {"error": {"code": "internal_error", "message": "busy", "type": "server"}}
+            return httpx.Response(503, json=body)
+        return httpx.Response(200, json={"id": "infer-1", "status": "Running"})
+
+    transport = httpx.MockTransport(answer)
+    http: Any = httpx.Client(transport=transport) if mode == "sync" else None
+    http = http or httpx.AsyncClient(transport=transport)
+
+    async def get(retry_count: int) -> Batch:
+        chat = ChatCompletion(
+            version=2,
+            api_key="k",
+            base_url="http://127.0.0.1:9",
+            retry_count=retry_count,
+            http_client=http,
+        )
+        if mode == "sync":
+            return await asyncio.to_thread(chat.batches.get, "infer-1")
+        return await chat.batches.aget("infer-1")
+
+    batch = await get(1)
+    assert batch.status is BatchStatus.RUNNING
+    assert seen == ["GET /v2/batches/infer-1"] * 2
+    seen.clear()
+    with pytest.raises(ServerError):
+        await get(0)
+    assert len(seen) == 1
