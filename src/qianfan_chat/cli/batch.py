@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 import click
 
-from .. import Batch, BatchInput, ChatCompletion, QfResponse, QianfanError
+from .. import Batch, BatchInput, BatchStatus, ChatCompletion, QfResponse, QianfanError
 from .chat import _client, common_options, parse_params
 
 _base_url = click.option(
@@ -141,10 +141,12 @@ def _requests(items: list[Any], model: str | None, params: dict[str, Any]) -> Ba
 
 
 def _progress_wait(client: ChatCompletion, batch_id: str, poll: float) -> Batch:
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, transient=False) as bar:
+    # On stderr: stdout carries only the batch id, for scripts to capture.
+    with Progress(*columns, console=Console(stderr=True)) as bar:
         task = bar.add_task(batch_id, total=None)
 
         def show(b: Batch) -> None:
@@ -153,7 +155,7 @@ def _progress_wait(client: ChatCompletion, batch_id: str, poll: float) -> Batch:
                 task,
                 total=counts.total or None,
                 completed=counts.done,
-                description=f"{b.id} {getattr(b.status, 'value', b.status)}",
+                description=f"{b.id} {b.status}",
             )
 
         return client.batches.wait(batch_id, poll_interval=poll, on_progress=show)
@@ -197,10 +199,9 @@ def submit(
             done = _progress_wait(client, created.id, poll)
         except QianfanError as exc:
             raise _fail(exc) from exc
-    status = getattr(done.status, "value", done.status)
     counts = done.request_counts
-    click.echo(f"{done.id} {status}: {counts.completed} ok, {counts.failed} failed", err=True)
-    if status != "Done":
+    click.echo(f"{done.id} {done.status}: {counts.completed} ok, {counts.failed} failed", err=True)
+    if done.status != BatchStatus.DONE:
         sys.exit(1)
 
 
@@ -250,7 +251,7 @@ def cancel(batch_id: str, base_url: str | None) -> None:
             found = client.batches.cancel(batch_id)
         except QianfanError as exc:
             raise _fail(exc) from exc
-    click.echo(f"{found.id} {getattr(found.status, 'value', found.status)}")
+    click.echo(f"{found.id} {found.status}")
 
 
 @batch.command(name="list")
@@ -265,5 +266,4 @@ def list_(limit: int | None, base_url: str | None) -> None:
             raise _fail(exc) from exc
     for job in found:
         counts = job.request_counts
-        state = getattr(job.status, "value", job.status)
-        click.echo(f"{job.id}\t{state}\t{counts.done}/{counts.total}\t{job.model or ''}")
+        click.echo(f"{job.id}\t{job.status}\t{counts.done}/{counts.total}\t{job.model or ''}")

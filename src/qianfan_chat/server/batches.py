@@ -8,7 +8,8 @@ same reply engine as live chat (``shared/docs/protocol-v2-extensions.md`` sectio
                                          envelope is unverified)
 ``GET  {v2}/batches/{id}``               the batch object
 ``POST {v2}/batches/{id}/cancel``        ``Stopping``, then ``Stopped`` once the current
-                                         line is answered
+                                         line is answered (a finished job is answered as
+                                         it is)
 ======================================== ===================================================
 
 A job runs in the background on the server's event loop: each line goes through the checks of
@@ -58,7 +59,14 @@ if TYPE_CHECKING:
 
 NOT_FOUND_BATCH = ("invalid_retrieve_batch", "batch not found")  # [unverified]: the files' form
 _AUTHORIZATION = wire.AUTHORIZATION_HEADER.encode()
-YIELD_EVERY = 32  # lines between yields to the event loop when a job runs at full speed
+YIELD_EVERY = 32
+_STAMPS = (
+    "completed_at",
+    "failed_at",
+    "cancelling_at",
+    "cancelled_at",
+    "expired_at",
+)  # lines between yields to the event loop when a job runs at full speed
 
 
 @dataclass(frozen=True)
@@ -103,7 +111,7 @@ class Job:
     stamps: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        stamp = self.stamps.get
+        stamps = {name: self.stamps.get(name) for name in _STAMPS}
         return {
             "id": self.id,
             "object": "batch",
@@ -125,16 +133,7 @@ class Job:
             "created_at": int(self.created_at),
             "in_progress_at": int(self.created_at),
             "expires_at": int(self.expires_at),
-            **{
-                name: int(stamp(name)) if stamp(name) is not None else None  # type: ignore[arg-type]
-                for name in (
-                    "completed_at",
-                    "failed_at",
-                    "cancelling_at",
-                    "cancelled_at",
-                    "expired_at",
-                )
-            },
+            **{name: None if when is None else int(when) for name, when in stamps.items()},
         }
 
 
@@ -398,9 +397,8 @@ async def _run(app: V2App, job: Job, lines: list[dict[str, Any]]) -> None:
             await asyncio.sleep(pace)
         elif index % YIELD_EVERY == YIELD_EVERY - 1:
             await asyncio.sleep(0)
-    else:
-        if job.status == BatchStatus.STOPPING:
-            final = BatchStatus.STOPPED
+    if job.status == BatchStatus.STOPPING:  # A cancel after the last line still stops it.
+        final = BatchStatus.STOPPED
     stem = job.id
     output = state.files.add(f"{stem}_output.jsonl", "batch_output", facts.dump_jsonl(outputs))
     job.output_file_id = output.id
