@@ -14,7 +14,7 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -245,8 +245,9 @@ class ChatCompletion:
         self._user_client = http_client
         self._user_async_client = async_http_client
         self._client: httpx.Client | None = None
+        # loop -> (its client, the generator that closes it when the loop shuts down)
         self._async_clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, httpx.AsyncClient
+            asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, AsyncGenerator[None]]
         ] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self._auth = auth_plan(settings)
@@ -724,19 +725,32 @@ class ChatCompletion:
 
     def _async_client(self) -> httpx.AsyncClient:
         if self._user_async_client is not None:
-            return self._user_async_client
+            return self._user_async_client  # used as given: its transport, never closed here
         # One client per event loop: connections belong to the loop that opened them, so a
-        # new loop (each asyncio.run) gets its own pool, and a closed loop's pool is dropped.
+        # new loop (each asyncio.run) gets its own pool, closed when that loop shuts down
+        # (see _transport.close_with_loop), not whenever the garbage collector runs.
         import asyncio
 
         loop = asyncio.get_running_loop()
+        entry = self._async_clients.get(loop)
+        if entry is not None:
+            return entry[0]
+        # The first async call: aiohttp is imported here, never by sync users.
+        from ._transport import close_with_loop, new_async_client
+
         with self._lock:
-            client = self._async_clients.get(loop)
-            if client is None:
+            entry = self._async_clients.get(loop)
+            if entry is None:
                 for old_loop in [lp for lp in self._async_clients if lp.is_closed()]:
                     del self._async_clients[old_loop]
-                client = self._async_clients[loop] = httpx.AsyncClient()
-        return client
+                client = new_async_client()
+                closer = close_with_loop(client, functools.partial(self._forget_loop, loop))
+                entry = self._async_clients[loop] = (client, closer)
+        return entry[0]
+
+    def _forget_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            self._async_clients.pop(loop, None)
 
     async def _asend(self, action: Send) -> httpx.Response:
         client = self._async_client()
@@ -949,9 +963,9 @@ class ChatCompletion:
 
         loop = asyncio.get_running_loop()
         with self._lock:
-            client = self._async_clients.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+            entry = self._async_clients.pop(loop, None)
+        if entry is not None:
+            await entry[1].aclose()  # its finally closes the client
         self.close()
 
     async def __aenter__(self) -> ChatCompletion:

@@ -2,7 +2,8 @@
 
 httpx logs every request URL at INFO, and a v1 URL carries ``access_token`` (and the OAuth URL
 ``client_id``/``client_secret``) in its query. A filter on the httpx and httpcore loggers
-rewrites any such record before a handler sees it. It is installed when the first client is
+rewrites any such record before a handler sees it (aiohttp's loggers too: it is the async
+engine). It is installed when the first client is
 made, and is a no-op cost unless those loggers are enabled.
 """
 
@@ -29,6 +30,11 @@ _FOREIGN_LOGGERS = (
     "httpcore.http2",
     "httpcore.proxy",
     "httpcore.socks",
+    # the async engine (see _transport.py): aiohttp's client and internal loggers
+    "aiohttp",
+    "aiohttp.client",
+    "aiohttp.internal",
+    "httpx_aiohttp",
     "qianfan_chat",
 )
 
