@@ -5,6 +5,7 @@ the admin routes are gated. Everything over loopback HTTP against real LocalServ
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -436,3 +437,19 @@ def test_admin_requests_mask_secrets_unless_asked(serve: Any) -> None:
         secrets = ("the-sk", token["access_token"], "bce-v3/ALTAK-secretkey/abcdef")
         assert all((s in text) == log_secrets for s in secrets), text
         assert "the-ak" in text  # an API key names the caller; it is not the secret
+
+
+def test_uvicorn_access_records_are_masked(server: LocalServer, caplog: Any) -> None:
+    # What uvicorn's access logger emits for each request (h11_impl / httptools_impl).
+    access = logging.getLogger("uvicorn.access")
+    path = "/oauth/2.0/token?grant_type=client_credentials&client_id=ak&client_secret=the-sk"
+    with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "POST", path, "1.1", 200)
+        access.info(
+            '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "POST", "/c?access_token=24.x", "1.1", 200
+        )
+    text = caplog.text
+    assert "the-sk" not in text
+    assert "24.x" not in text
+    assert "client_secret=***" in text
+    assert "client_id=ak" in text

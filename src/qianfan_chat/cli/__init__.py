@@ -6,23 +6,40 @@ Each command lives in its own module and is imported only when the CLI runs, so
 
 from __future__ import annotations
 
-import click
+import sys
+from typing import Any
+
+# `pip install qianfan-chat` installs the `qianfan-chat` command but not click: the command then
+# says which extra to install, in one line, instead of dying with a traceback.
+NEEDS_CLI = 'qianfan-chat: the command line needs its extra: pip install "qianfan-chat[cli]"'
+
+try:
+    import click
+except ImportError:  # The core install: httpx only.
+    click = None  # type: ignore[assignment]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="qianfan-chat")
-def main() -> None:
-    """Chat with Qianfan models, or run a local Qianfan server for offline tests."""
+def _missing(*args: Any, **kwargs: Any) -> None:
+    print(NEEDS_CLI, file=sys.stderr)
+    raise SystemExit(1)
 
 
-def _register() -> None:
-    from .batch import batch
-    from .chat import chat
-    from .serve import serve
+if click is None:
+    main: Any = _missing
+else:
 
-    main.add_command(chat)
-    main.add_command(batch)
-    main.add_command(serve)
+    @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+    @click.version_option(package_name="qianfan-chat")
+    def main() -> None:
+        """Chat with Qianfan models, or run a local Qianfan server for offline tests."""
 
+    def _register() -> None:
+        from .batch import batch
+        from .chat import chat
+        from .serve import serve
 
-_register()
+        main.add_command(chat)
+        main.add_command(batch)
+        main.add_command(serve)
+
+    _register()

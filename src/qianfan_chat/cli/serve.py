@@ -7,6 +7,7 @@ when it runs.
 from __future__ import annotations
 
 import json
+import re
 import socket
 from typing import Any
 
@@ -71,7 +72,22 @@ def _faults(values: tuple[str, ...]) -> list[Any]:
     type=click.FloatRange(min=0),
     help="Seconds a batch job waits after each line (slow jobs down).  [default: 0]",
 )
-@click.option("--access-log", is_flag=True, help="Log every request to the console.")
+@click.option(
+    "--access-log", is_flag=True, help="Log every request to the console (secrets masked)."
+)
+@click.option("--no-admin", is_flag=True, help="Do not serve the /_admin/ routes.")
+@click.option(
+    "--admin-token",
+    metavar="TOKEN",
+    envvar="QIANFAN_ADMIN_TOKEN",
+    help="Require this X-Qianfan-Admin-Token header on /_admin/ calls (needed to bind a "
+    "non-loopback --host with the admin routes on).  [env: QIANFAN_ADMIN_TOKEN]",
+)
+@click.option(
+    "--log-secrets",
+    is_flag=True,
+    help="Show tokens, keys and signatures in /_admin/requests and the access log.",
+)
 def serve(
     host: str | None,
     port: int | None,
@@ -90,6 +106,9 @@ def serve(
     seed: int | None,
     batch_line_seconds: float | None,
     access_log: bool,
+    no_admin: bool,
+    admin_token: str | None,
+    log_secrets: bool,
 ) -> None:
     """Run the local Qianfan v1 and v2 server for offline tests (replies are scripted test
     data).
@@ -121,10 +140,16 @@ def serve(
             ("tpm", tpm),
             ("seed", seed),
             ("batch_line_seconds", batch_line_seconds),
+            ("admin_token", admin_token),
         ):
             if value is not None:
                 overrides[name] = value
+        if no_admin:
+            overrides["admin"] = False
+        if log_secrets:
+            overrides["log_secrets"] = True
         config = base.with_overrides(**overrides)
+        config.check_bind()  # A non-loopback bind needs --admin-token or --no-admin.
         config.all_rules()  # Fail now on a bad rules file, not on the first request.
     except (OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -134,7 +159,6 @@ def serve(
 def run(config: Any, *, access_log: bool = False) -> None:
     """Bind, print the banner, and serve until interrupted."""
     import uvicorn
-    from rich.console import Console
 
     from ..server.app import create_app
     from ..server.local import uvicorn_config
@@ -152,7 +176,7 @@ def run(config: Any, *, access_log: bool = False) -> None:
     app = create_app(state=state)
     bound_port = sock.getsockname()[1]
     shown_host = f"[{config.host}]" if family == socket.AF_INET6 else config.host
-    console = Console(soft_wrap=True, highlight=False)
+    console = _console()
     _banner(console, config, state, f"http://{shown_host}:{bound_port}")
     server = uvicorn.Server(
         uvicorn_config(
@@ -165,10 +189,34 @@ def run(config: Any, *, access_log: bool = False) -> None:
         console.print("stopped.")
 
 
-def _banner(console: Any, config: Any, state: Any, base_url: str) -> None:
-    from rich.markup import escape
+class _PlainConsole:
+    """What the banner needs of rich's Console, in plain text: ``serve`` runs with the
+    ``[server]`` extra alone, which does not bring rich."""
 
+    def print(self, text: str) -> None:
+        click.echo(re.sub(r"\[/?(?:bold|cyan)\]", "", text).replace("\\[", "["))
+
+
+def _console() -> Any:
+    try:
+        from rich.console import Console
+    except ImportError:
+        return _PlainConsole()
+    return Console(soft_wrap=True, highlight=False)
+
+
+def _escape(text: str) -> str:
+    try:
+        from rich.markup import escape
+    except ImportError:
+        return text.replace("[", "\\[")
+    return escape(text)
+
+
+def _banner(console: Any, config: Any, state: Any, base_url: str) -> None:
     from .._protocol import wire
+
+    escape = _escape
 
     mode = (
         "open mode (any non-empty AK/SK pair gets a token)"
@@ -193,4 +241,10 @@ def _banner(console: Any, config: Any, state: Any, base_url: str) -> None:
         f"  rules: {len(state.engine.rules)}; faults: {len(config.faults)}; "
         f"rate limits: {shown}; seed: {config.seed}"
     )
-    console.print("  replies are scripted test data; admin routes under /_admin/. Ctrl+C stops.")
+    if not config.admin:
+        admin = "admin routes off"
+    elif config.admin_token:
+        admin = "admin routes under /_admin/ (X-Qianfan-Admin-Token required)"
+    else:
+        admin = "admin routes under /_admin/"
+    console.print(f"  replies are scripted test data; {admin}. Ctrl+C stops.")
