@@ -171,7 +171,11 @@ def _fail(exc: QianfanError) -> click.ClickException:
 @click.option("--window", default="24h", show_default=True, help="completion_window, 1h-672h.")
 @click.option("--wait", "wait_", is_flag=True, help="Wait with a progress bar until it ends.")
 @click.option(
-    "--poll", type=click.FloatRange(min=0.01), default=1.0, show_default=True, help="--wait poll."
+    "--poll",
+    type=click.FloatRange(min=0.01),
+    default=1.0,
+    show_default=True,
+    help="--wait: seconds to the first poll (then 1.5 times longer each, at most 30 s).",
 )
 @click.option("--system", "-s", default=None, help="The persona (system) text.")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="A body field.")
