@@ -73,8 +73,13 @@ def _file_content(file: FileInput, filename: str | None) -> tuple[bytes, str]:
         return file, filename or "batch.jsonl"
     if isinstance(file, str | Path):
         path = Path(file)
-        return path.read_bytes(), filename or path.name
+        try:
+            return path.read_bytes(), filename or path.name
+        except OSError as exc:
+            raise InvalidRequestError("file", f"cannot read {path}: {exc.strerror}") from exc
     data = file.read()
+    if not isinstance(data, bytes):
+        raise InvalidRequestError("file", "open the file in binary mode ('rb')")
     name = getattr(file, "name", None)
     return data, filename or (Path(name).name if isinstance(name, str) else "batch.jsonl")
 

@@ -5,6 +5,7 @@ the checks made before anything is sent; the statuses and result lines read back
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -280,6 +281,8 @@ BAD_CALLS = [
     ),
     pytest.param("files.upload", (facts.dump_jsonl(_lines(5001)),), {}, "file", id="upload-5001"),
     pytest.param("files.get", ("",), {}, "file_id", id="empty-file-id"),
+    pytest.param("files.upload", ("/no/such/file.jsonl",), {}, "file", id="no-such-path"),
+    pytest.param("files.upload", (io.StringIO("{}"),), {}, "file", id="text-mode-file"),
     pytest.param(
         "batches.create",
         (),
