@@ -490,3 +490,41 @@ async def test_server_errors_are_retried_as_chat_does(mode: str) -> None:
     with pytest.raises(ServerError):
         await get(0)
     assert len(seen) == 1
+
+
+def test_results_are_joined_in_input_order_whatever_the_files_order() -> None:
+    """Qianfan may write results in any order [doc]; the local server writes them in order, so
+    a transport serving shuffled files stands in for it."""
+    inputs = facts.dump_jsonl(_lines(4))  # r0 r1 r2 r3
+    output = facts.dump_jsonl(
+        [
+            facts.result_line(c, status_code=200, request_id="q", body=BODY, error=None, line_id=c)
+            for c in ("r3", "r0")
+        ]
+    )
+    errors = facts.dump_jsonl(
+        [{"custom_id": "r1", "response": {"status_code": 400}, "error": {"code": "bad"}}]
+    )
+    files = {"/v2/files/in/content": inputs, "/v2/files/out/content": output}
+    files["/v2/files/err/content"] = errors
+    batch = {"id": "infer-1", "status": "Done", "input_file_id": "in"}
+    batch |= {"output_file_id": "out", "error_file_id": "err"}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path in files:
+            return httpx.Response(200, content=files[request.url.path])
+        return httpx.Response(200, json=batch)
+
+    http = httpx.Client(transport=httpx.MockTransport(answer))
+    chat = ChatCompletion(version=2, api_key="k", base_url="http://127.0.0.1:9", http_client=http)
+    results = chat.batches.results("infer-1")
+    assert [(r.custom_id, r.ok) for r in results] == [
+        ("r0", True),
+        ("r1", False),
+        ("r2", False),
+        ("r3", True),
+    ]
+    assert results[1].error == {"code": "bad"}
+    assert results[2].error is not None
+    assert results[2].error["code"] == "no_result"
+    assert results[3].text == "好"
