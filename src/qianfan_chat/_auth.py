@@ -2,10 +2,12 @@
 short-term bearer keys minted from IAM keys — one per (kind, base URL, key pair).
 
 A token is refreshed ahead of ``expires_in`` (monotonic clock) and fetched once however many
-threads and tasks ask at the same moment: threads queue on a ``threading.Lock``, tasks of one
-event loop on an ``asyncio.Lock`` of that loop, and every waiter re-checks the cache before
-fetching. On a token error (v1 110/111, v2 ``invalid_iam_token``) the caller invalidates
-*the token it used* (a newer one someone else fetched is kept) and fetches once more.
+threads, or tasks of one loop, ask at the same moment: threads queue on a ``threading.Lock``,
+tasks of one event loop on an ``asyncio.Lock`` of that loop, and every waiter re-checks the
+cache before fetching. A task never waits on the threads' lock (that would block its loop), so
+a sync and an async caller starting together may each fetch once; the later token wins. On a
+token error (v1 110/111, v2 ``invalid_iam_token``) the caller invalidates *the token it used*
+(a newer one someone else fetched is kept) and fetches once more.
 Unlike the official SDK there is no hour-long throttle.
 
 The fetch itself is passed in as a callable: the client's shell sends the request the flow's
@@ -37,7 +39,12 @@ TokenKind = Literal["oauth", "bearer"]  # v1 OAuth access tokens, v2 keys minted
 class _TokenSlot:
     token: str | None = None
     refresh_at: float = 0.0
+    # Held by a sync caller for the whole fetch (threads queue on it). The async path never
+    # takes it: a task waiting on a thread's lock would freeze its whole event loop (a 3 s
+    # token reply froze an ado() on the same AK/SK for 2.8 s).
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Held only for a few bytecodes (the loop-lock table, storing a token): safe on a loop.
+    meta: threading.Lock = field(default_factory=threading.Lock)
     # asyncio is imported only on the async path: a sync user never pays for it.
     loop_locks: weakref.WeakKeyDictionary[Any, asyncio.Lock] = field(
         default_factory=weakref.WeakKeyDictionary
@@ -50,14 +57,15 @@ class _TokenSlot:
 
     def store(self, token: str, expires_in: float) -> None:
         ahead = min(expires_in * REFRESH_AHEAD_SHARE, REFRESH_AHEAD_MAX)
-        self.token = token
-        self.refresh_at = time.monotonic() + max(expires_in - ahead, 0.0)
+        with self.meta:
+            self.token = token
+            self.refresh_at = time.monotonic() + max(expires_in - ahead, 0.0)
 
     def loop_lock(self) -> asyncio.Lock:
         import asyncio
 
         loop = asyncio.get_running_loop()
-        with self.lock:
+        with self.meta:
             lock = self.loop_locks.get(loop)
             if lock is None:
                 lock = self.loop_locks[loop] = asyncio.Lock()
@@ -115,8 +123,7 @@ class SharedTokens:
             if token:
                 return token
             new_token, expires_in = await fetch()
-            with slot.lock:
-                slot.store(new_token, expires_in)
+            slot.store(new_token, expires_in)
             return new_token
 
 

@@ -160,6 +160,32 @@ def check_call_options(retry_count: int, timeout: float, backoff: float) -> None
         raise InvalidRequestError("backoff_factor", f"must be >= 0, got {backoff}")
 
 
+def check_credentials(creds: Credentials, appid: str | None) -> None:
+    """Every credential and the ``appid`` go into a URL query or an HTTP header, so each must be
+    printable ASCII with no whitespace: a key with a space or a newline in it partly leaked into
+    exception text and httpcore's DEBUG log (``Bearer *** more\\nSECRET2``), and a non-ASCII one
+    escaped as UnicodeEncodeError. :class:`InvalidRequestError` names the field, never the
+    value, before anything is sent."""
+    values = [(name, getattr(creds, name)) for name in _CREDENTIAL_FIELDS]
+    for name, secret in values:
+        if secret is not None and not _is_token(secret.get()):
+            raise InvalidRequestError(
+                name, "must be printable ASCII without spaces or control characters"
+            )
+    if appid is not None and not _is_token(appid):
+        raise InvalidRequestError(
+            "appid", "must be printable ASCII without spaces or control characters"
+        )
+
+
+_CREDENTIAL_FIELDS = ("ak", "sk", "access_token", "access_key", "secret_key", "api_key")
+
+
+def _is_token(value: str) -> bool:
+    # isprintable() is False for control characters; " " is printable, so it is checked too.
+    return value.isascii() and value.isprintable() and " " not in value
+
+
 @dataclass(frozen=True, repr=False)
 class Settings:
     """Everything a client is configured with, resolved once from arguments, then the
@@ -264,13 +290,15 @@ class Settings:
             else env_float("QIANFAN_LLM_API_RETRY_BACKOFF_FACTOR", DEFAULT_BACKOFF_FACTOR, env)
         )
         check_call_options(retries, timeout, backoff)
+        resolved_appid = appid or env_str("QIANFAN_APP_ID", "", env) or None
+        check_credentials(creds, resolved_appid)
         return cls(
             credentials=creds,
             version=resolved,
             base_url=base,
             iam_base_url=iam.rstrip("/"),
             api_prefix="/" + prefix.strip("/"),
-            appid=appid or env_str("QIANFAN_APP_ID", "", env) or None,
+            appid=resolved_appid,
             retry_count=retries,
             request_timeout=timeout,
             backoff_factor=backoff,

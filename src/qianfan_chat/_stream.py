@@ -16,6 +16,7 @@ a last resort, when collected. The decoding is shared (:class:`StreamState`, no 
 
 from __future__ import annotations
 
+import json
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -26,10 +27,15 @@ import httpx
 
 from . import _wire
 from ._config import ApiVersion
-from ._errors import APIConnectionError, APITimeoutError, StreamInterruptedError
+from ._errors import APIConnectionError, APIError, APITimeoutError, StreamInterruptedError
 from ._protocol import wire
-from ._protocol.sse import SSEDecoder
+from ._protocol.sse import SSEDecoder, SSELimitError
 from ._response import QfResponse
+
+_loads = json.loads
+
+# The most a stream may send in all (the text it carries is kept), far above any real answer.
+MAX_STREAM_BYTES = 256 * 1024 * 1024
 
 
 class _V1Chunks:
@@ -48,7 +54,8 @@ class _V1Chunks:
         if isinstance(result, str) and result:
             state.parts.append(result)
         if body.get("is_end", False) or body.get("function_call"):
-            state.usage = body.get("usage")
+            usage = body.get("usage")
+            state.usage = usage if isinstance(usage, dict) else None
             state.end()
 
 
@@ -65,15 +72,22 @@ class _V2Chunks:
 
     @staticmethod
     def absorb(state: StreamState, body: dict[str, Any]) -> None:
-        for choice in body.get("choices") or ():
-            delta = choice.get("delta") or {}
-            content = delta.get("content")
+        # A broken peer's shapes (``choices: [1]``, ``delta: "oops"``) are skipped, not
+        # AttributeErrors: only what has the documented shape is read. (``dict``, not
+        # ``Mapping``: JSON objects decode to dicts, and the ABC check costs per event.)
+        choices = body.get("choices")
+        for choice in choices if isinstance(choices, list) else ():
+            if not isinstance(choice, dict):
+                continue
+            delta = choice.get("delta")
+            content = delta.get("content") if isinstance(delta, dict) else None
             if isinstance(content, str) and content and choice.get("index", 0) == 0:
                 state.parts.append(content)
             if choice.get("finish_reason"):
                 state.complete = True
-        if body.get("usage"):
-            state.usage = body["usage"]
+        usage = body.get("usage")
+        if usage and isinstance(usage, dict):
+            state.usage = usage
 
 
 _CHUNKS: dict[ApiVersion, type[_V1Chunks] | type[_V2Chunks]] = {1: _V1Chunks, 2: _V2Chunks}
@@ -108,6 +122,7 @@ class StreamState:
         self.statistic = statistic
         self.request_id = _wire.request_id(headers)
         self.decoder = SSEDecoder()
+        self.received = 0  # bytes fed, against MAX_STREAM_BYTES
         self.ended = False
         self.parts: list[str] = []
         self.usage: dict[str, Any] | None = None
@@ -115,23 +130,38 @@ class StreamState:
         self.chunks = 0
 
     def _chunks(self, events: list[Any]) -> list[QfResponse]:
-        out = []
+        # The per-event path: it runs a thousand times a stream, so it reads locals and takes
+        # the fast road when it can (see the JSON note below).
+        out: list[QfResponse] = []
         reader = self.reader
+        status, headers, statistic = self.status, self.headers, self.statistic
+        plain = status < 300
         for event in events:
             if self.ended:
                 break
-            if reader.is_end_marker(event.data):
+            data = event.data
+            # A JSON object's data starts with "{": only other data can be the end marker.
+            if data[:1] != "{" and reader.is_end_marker(data):
                 self.end()
                 out.extend(self.release())
                 continue
-            body = _wire.chunk_body(event, self.status, self.headers)
+            # A 2xx chunk that parses to an object without "error_code" or "error" is a plain
+            # chunk for _wire.error_from, so it is used as parsed; anything else (not JSON, not
+            # an object, an error, a non-2xx status) goes through _wire.chunk_body, which
+            # raises the typed error.
+            try:
+                body = _loads(data)
+            except (ValueError, RecursionError):
+                body = None
+            if type(body) is not dict or not plain or "error_code" in body or "error" in body:
+                body = _wire.chunk_body(event, status, headers)
             if self.request_id is None:
-                self.request_id = _wire.request_id(self.headers, body)
+                self.request_id = _wire.request_id(headers, body)
             if self.chunks == 0:
-                self.statistic["first_token_latency"] = time.perf_counter() - self.started
+                statistic["first_token_latency"] = time.perf_counter() - self.started
             self.chunks += 1
             reader.absorb(self, body)
-            chunk = QfResponse(self.status, self.headers, body, self.statistic, self.request_id)
+            chunk = QfResponse(status, headers, body, statistic, self.request_id)
             if self.merge_usage and self._hold(chunk):
                 continue
             out.append(chunk)
@@ -168,7 +198,13 @@ class StreamState:
         )
 
     def feed(self, data: bytes) -> list[QfResponse]:
-        events = self.decoder.feed(data)
+        self.received += len(data)
+        if self.received > MAX_STREAM_BYTES:
+            raise self.too_large(f"the stream is longer than {MAX_STREAM_BYTES} bytes")
+        try:
+            events = self.decoder.feed(data)
+        except SSELimitError as exc:
+            raise self.too_large(str(exc)) from None
         if self.deadline is not None or self.event_timeout is not None:
             self._check_time(bool(events))
         return self._chunks(events)
@@ -197,6 +233,10 @@ class StreamState:
             return chunks + self.release()
         raise self.interrupted(f"the stream ended before its last event ({self.reader.last_event})")
 
+    def too_large(self, why: str) -> APIError:
+        """A reply past the client's caps (see ``MAX_STREAM_BYTES`` and ``_protocol.sse``)."""
+        return APIError(f"{why}: not a reply Qianfan sends", status_code=self.status)
+
     def interrupted(self, why: str) -> StreamInterruptedError:
         return StreamInterruptedError(
             f"{why}; {self.chunks} chunks received", received=self.text, request_id=self.request_id
@@ -214,6 +254,20 @@ def _transport_error(state: StreamState, exc: httpx.HTTPError) -> APIConnectionE
             f"({type(exc).__name__})"
         )
     return state.interrupted(f"the connection failed mid-stream ({type(exc).__name__})")
+
+
+def _body(response: httpx.Response) -> Iterator[bytes]:
+    # Without a Content-Encoding the decoded bytes are the raw ones: skip httpx's decoder and
+    # re-chunker, two generator layers per chunk.
+    if response.headers.get("content-encoding", "identity") == "identity":
+        return response.iter_raw()
+    return response.iter_bytes()
+
+
+def _abody(response: httpx.Response) -> AsyncIterator[bytes]:
+    if response.headers.get("content-encoding", "identity") == "identity":
+        return response.aiter_raw()
+    return response.aiter_bytes()
 
 
 class _StreamBase:
@@ -266,7 +320,7 @@ class ChatStream(_StreamBase, Iterator[QfResponse]):
             deadline,
             event_timeout,
         )
-        self._bytes = response.iter_bytes()
+        self._bytes = _body(response)
         self._pending = deque()
 
     def _prime(self) -> ChatStream:
@@ -355,7 +409,7 @@ class AsyncChatStream(_StreamBase, AsyncIterator[QfResponse]):
             deadline,
             event_timeout,
         )
-        self._bytes = response.aiter_bytes()
+        self._bytes = _abody(response)
         self._pending = deque()
 
     async def _prime(self) -> AsyncChatStream:

@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import AuthenticationError, InvalidRequestError, UnknownModelError
 from ._protocol import wire
-from ._protocol.models_v1 import ModelSpec, model_table
+from ._protocol.content import unsafe_value
+from ._protocol.models_v1 import DEFAULT_MAX_INPUT_TOKENS, ModelSpec, model_table
 from ._protocol.rules_v1 import check_body
-from ._wire import error_from, request_id
+from ._wire import _text, check_header, error_from, request_id, seconds
 
 if TYPE_CHECKING:
     from ._config import Settings
+    from ._types import ModelInfo
 
 
 class UnlistedParameterWarning(UserWarning):
@@ -61,6 +63,37 @@ class V1Requests:
         self.api_path = api_path
         self.spec = None if (endpoint or api_path) else resolve_model(model)
 
+    # v1 has no system messages: a ``system`` message (OpenAI's format) belongs in ``system``.
+    system_messages = False
+
+    @staticmethod
+    def merges_usage(params: Mapping[str, Any], stream: bool) -> bool:
+        return False  # v1 streams carry the usage on their is_end chunk
+
+    @staticmethod
+    def models() -> set[str]:
+        """Every model name of the table (canonical spellings)."""
+        return set(model_table().models)
+
+    @staticmethod
+    def model_info(name: str) -> ModelInfo:
+        from ._types import ModelInfo
+
+        spec = resolve_model(name)
+        return ModelInfo(
+            name=spec.name,
+            endpoint=spec.endpoint,
+            optional_keys=spec.optional,
+            max_input_tokens=spec.max_input_tokens or DEFAULT_MAX_INPUT_TOKENS,
+            function_calling="functions" in spec.optional,
+        )
+
+    def input_limit(self, model: str | None, endpoint: str | None) -> int:
+        """The input budget in tokens of the model a call goes to (seed document 001: 3000
+        when the table does not say)."""
+        _, spec = self._target(model, endpoint)
+        return (spec.max_input_tokens if spec else None) or DEFAULT_MAX_INPUT_TOKENS
+
     def _target(self, model: str | None, endpoint: str | None) -> tuple[str, ModelSpec | None]:
         prefix = self.settings.api_prefix
         if endpoint:
@@ -89,7 +122,11 @@ class V1Requests:
         path, spec = self._target(model, endpoint)
         body = build_body(messages, params, stream=stream)
         validate(body, spec)
-        headers = {wire.V1_REQUEST_ID_HEADER: request_id} if request_id else {}
+        headers = (
+            {wire.V1_REQUEST_ID_HEADER: check_header("request_id", request_id)}
+            if request_id
+            else {}
+        )
         return self.settings.base_url + path, body, headers
 
 
@@ -118,7 +155,12 @@ def validate(body: Mapping[str, Any], spec: ModelSpec | None) -> None:
     parameter the model table does not list for ``spec``."""
     violation = check_body(body)
     if violation is not None:
-        raise InvalidRequestError(violation.field, violation.rule, error_code=violation.code)
+        raise InvalidRequestError(
+            violation.field, violation.rule, error_code=violation.code, error_msg=violation.message
+        )
+    unsafe = unsafe_value(body)
+    if unsafe is not None:  # NaN, a lone surrogate, absurd nesting: not JSON on the wire
+        raise InvalidRequestError(unsafe[0].removeprefix("body."), unsafe[1])
     if spec is None:
         return
     for key in body:
@@ -136,15 +178,17 @@ def parse_token_reply(status: int, headers: Mapping[str, str], content: bytes) -
     """``(access_token, expires_in)`` from the OAuth reply, or raise AuthenticationError."""
     try:
         body = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
-    if isinstance(body, Mapping) and body.get("access_token") and status < 400:
-        return str(body["access_token"]), float(body.get("expires_in") or wire.OAUTH_LIFETIME)
+    token = body.get("access_token") if isinstance(body, Mapping) else None
+    if isinstance(token, str) and token and status < 300:
+        return token, seconds(body.get("expires_in"), wire.OAUTH_LIFETIME)
     if isinstance(body, Mapping) and body.get("error"):
-        msg = f"{body.get('error')}: {body.get('error_description', '')}".strip(": ")
+        error, description = _text(body.get("error")), _text(body.get("error_description"))
+        msg = f"{error}: {description}".strip(": ")
         raise AuthenticationError(
             f"could not get an access token ({msg})",
-            error_code=str(body.get("error")),
+            error_code=error,
             status_code=status,
             request_id=request_id(headers),
         )

@@ -12,14 +12,16 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ._errors import AuthenticationError, InvalidRequestError
+from ._errors import AuthenticationError, InvalidRequestError, UnknownModelError
 from ._protocol import wire
-from ._protocol.models_v2 import DEFAULT_V2_MODEL
+from ._protocol.content import unsafe_value
+from ._protocol.models_v2 import DEFAULT_CONTEXT_TOKENS, DEFAULT_V2_MODEL, V2_MODELS, v2_model
 from ._protocol.rules_v2 import check_body
-from ._wire import error_from, request_id
+from ._wire import _code, _text, check_header, error_from, request_id
 
 if TYPE_CHECKING:
     from ._config import Settings
+    from ._types import ModelInfo
 
 
 class V2Requests:
@@ -31,6 +33,43 @@ class V2Requests:
         self.settings = settings
         self.default_model = model or endpoint or DEFAULT_V2_MODEL
         self.url = settings.base_url + wire.V2_CHAT_PATH
+
+    system_messages = True  # v2 takes system messages in ``messages``
+
+    @staticmethod
+    def merges_usage(params: Mapping[str, Any], stream: bool) -> bool:
+        """A stream the caller did not ask ``stream_options`` for: the client asks for the
+        usage chunk itself, and the stream folds it into the finish chunk (so iterating never
+        meets a chunk whose ``choices`` is empty)."""
+        return stream and params.get("stream_options") is None
+
+    @staticmethod
+    def models() -> set[str]:
+        """Every v2 model id of the built-in table."""
+        return set(V2_MODELS)
+
+    @staticmethod
+    def model_info(name: str) -> ModelInfo:
+        from ._types import ModelInfo
+
+        spec = v2_model(name)
+        if spec is None:
+            raise UnknownModelError(name, sorted(m for m in V2_MODELS if name.lower() in m)[:3])
+        return ModelInfo(
+            name=spec.id,
+            endpoint=wire.V2_CHAT_PATH,
+            required_keys=frozenset({"model", "messages"}),
+            max_input_tokens=spec.context_tokens,
+            max_output_tokens=spec.max_output_tokens,
+            function_calling=spec.function_calling,
+            reasoning=spec.reasoning,
+        )
+
+    def input_limit(self, model: str | None, endpoint: str | None) -> int:
+        """The context budget in tokens of the model id a call names (generous when the
+        table does not know it: a deployed service)."""
+        spec = v2_model(model or endpoint or self.default_model)
+        return spec.context_tokens if spec else DEFAULT_CONTEXT_TOKENS
 
     def build(
         self,
@@ -46,7 +85,11 @@ class V2Requests:
         broken."""
         body = build_body(model or endpoint or self.default_model, messages, params, stream=stream)
         validate(body)
-        headers = {wire.V2_REQUEST_ID_HEADER: request_id} if request_id else {}
+        headers = (
+            {wire.V2_REQUEST_ID_HEADER: check_header("request_id", request_id)}
+            if request_id
+            else {}
+        )
         if self.settings.appid:
             headers[wire.APPID_HEADER] = self.settings.appid
         return self.url, body, headers
@@ -78,7 +121,12 @@ def build_body(
 def validate(body: Mapping[str, Any]) -> None:
     violation = check_body(body)
     if violation is not None:
-        raise InvalidRequestError(violation.field, violation.rule, error_code=violation.code)
+        raise InvalidRequestError(
+            violation.field, violation.rule, error_code=violation.code, error_msg=violation.message
+        )
+    unsafe = unsafe_value(body)
+    if unsafe is not None:  # NaN, a lone surrogate, absurd nesting: not JSON on the wire
+        raise InvalidRequestError(unsafe[0].removeprefix("body."), unsafe[1])
 
 
 def bearer_query(lifetime: int = wire.BEARER_REQUESTED_LIFETIME) -> dict[str, str]:
@@ -90,11 +138,11 @@ def _seconds_until(stamp: Any) -> float | None:
         return None
     try:
         when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        return (when - datetime.now(timezone.utc)).total_seconds()
+    except (ValueError, OverflowError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return (when - datetime.now(timezone.utc)).total_seconds()
 
 
 def parse_bearer_reply(
@@ -107,16 +155,17 @@ def parse_bearer_reply(
     accepted too), or raise AuthenticationError with BCE's code (``SignatureDoesNotMatch``...)."""
     try:
         body = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
-    if isinstance(body, Mapping) and body.get("token") and status < 400:
+    token = body.get("token") if isinstance(body, Mapping) else None
+    if isinstance(token, str) and token and status < 300:
         remaining = _seconds_until(body.get("expireTime"))
-        return str(body["token"]), remaining if remaining is not None else float(lifetime)
-    code = (body.get("code") if isinstance(body, Mapping) else None) or headers.get(
+        return token, remaining if remaining is not None else float(lifetime)
+    code = _code(body.get("code") if isinstance(body, Mapping) else None) or headers.get(
         wire.BCE_ERROR_CODE_HEADER
     )
     if code:
-        message = (body.get("message") if isinstance(body, Mapping) else None) or headers.get(
+        message = _text(body.get("message") if isinstance(body, Mapping) else None) or headers.get(
             wire.BCE_ERROR_MESSAGE_HEADER, ""
         )
         raise AuthenticationError(

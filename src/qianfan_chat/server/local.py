@@ -32,7 +32,7 @@ from .config import ServerConfig
 from .connections import protocol_class
 from .engine import ReplyEngine, Rule
 from .faults import Fault
-from .log import install_access_masking
+from .log import end_reveal, install_access_masking
 from .ratelimit import RateLimits
 from .state import ServerState
 
@@ -116,6 +116,8 @@ class LocalServer:
         if server is None or thread is None:
             return
         server.should_exit = True
+        if self.config.log_secrets:
+            end_reveal()
         thread.join(_START_TIMEOUT)
         if thread.is_alive():  # A stuck stream: stop waiting for it.
             server.force_exit = True

@@ -206,10 +206,10 @@ class AccessLogMasking(logging.Filter):
     """Masks secrets in uvicorn's access records (``"%s - \"%s %s HTTP/%s\" %d"`` with the
     path and query as the third argument), e.g. ``client_secret`` and ``access_token``."""
 
-    reveal = False
+    revealing = 0  # running servers with log_secrets=True (the logger is process-wide)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.reveal:
+        if self.revealing > 0:
             return True
         args = record.args
         if isinstance(args, tuple) and args:
@@ -224,10 +224,15 @@ _ACCESS_FILTER = AccessLogMasking()
 
 def install_access_masking(reveal: bool = False) -> None:
     """Mask secrets in the ``uvicorn.access`` logger's records (idempotent). ``reveal`` (a
-    server with ``log_secrets=True``) turns the masking off for the process: the logger is
-    shared by every server in it."""
+    server with ``log_secrets=True`` starting) turns the masking off until that server calls
+    :func:`end_reveal`: the logger is shared by every server in the process."""
     logger = logging.getLogger("uvicorn.access")
     if _ACCESS_FILTER not in logger.filters:
         logger.addFilter(_ACCESS_FILTER)
     if reveal:
-        _ACCESS_FILTER.reveal = True
+        _ACCESS_FILTER.revealing += 1
+
+
+def end_reveal() -> None:
+    """A ``log_secrets=True`` server stopped: mask again once none is left."""
+    _ACCESS_FILTER.revealing = max(_ACCESS_FILTER.revealing - 1, 0)
