@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest fuzz bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+# The seeded fuzz suites with many more examples than `make test` runs (25 per test there).
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(STAMP)
+	QIANFAN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -p no:cacheprovider -q -k fuzz \
+		tests/server/test_fuzz_bodies.py tests/client/test_fuzz_replies.py
 
 # Benchmarks run in their own venv: the baselines (Baidu's qianfan SDK, langchain-community)
 # must never leak into the test environment.
