@@ -22,6 +22,8 @@ V1_CHAT_SEGMENT: Final = "/chat/"  # {prefix}/chat/{suffix or endpoint}
 OAUTH_PATH: Final = "/oauth/2.0/token"
 V2_PREFIX: Final = "/v2"
 V2_CHAT_PATH: Final = "/v2/chat/completions"  # V2_PREFIX + the chat route
+# The live model catalogue (protocol-v2-extensions.md section 4): an OpenAI model list.
+V2_MODELS_PATH: Final = "/v2/models"
 BEARER_PATH: Final = "/v1/BCE-BEARER/token"  # mint a short-term v2 key with IAM keys
 # Batch inference (protocol-v2-extensions.md section 5): files, then batches over them.
 V2_FILES_PATH: Final = "/v2/files"  # POST multipart upload, GET list; /{id}, /{id}/content
