@@ -15,7 +15,7 @@ import qianfan_chat
 from qianfan_chat._protocol import wire
 
 PACKAGE = Path(qianfan_chat.__file__).parent
-PRODUCTS = ("server", "langchain", "cli", "testing")
+PRODUCTS = ("server", "langchain", "cli", "testing", "batchrun")
 
 
 @dataclass(frozen=True)

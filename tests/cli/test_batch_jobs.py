@@ -79,7 +79,11 @@ def test_one_file_online_and_offline_gives_the_same_lines(
     assert [x.get("result") for x in now] == [x.get("result") for x in later]
     assert later[0]["result"] == GREETING
     assert "plain text prompt" in later[1]["result"]
-    assert later[2] == {"error": "scripted failure", "error_code": "invalid_argument"}
+    failure = {"code": "invalid_argument", "message": "scripted failure"}
+    for line in (now[2], later[2]):  # the same error line, online and offline
+        assert line["status"] == "error"
+        assert {k: line["error"][k] for k in failure} == failure
+    assert [str(x["id"]) for x in now] == [x["id"] for x in later] == ["1", "2", "3", "4"]
     assert "最后" in later[3]["result"]
     assert later[0]["usage"]["total_tokens"] > 0
 

@@ -77,10 +77,12 @@ def test_batch_in_order_with_failures_in_place(run: CliRunner, server: LocalServ
     ]
     result = run.invoke(main, ["batch", "run", "-", "-w", "2"], input="\n".join(lines) + "\n")
     assert result.exit_code == 1  # one item failed
-    out = [json.loads(line) for line in result.output.splitlines() if line.strip()]
+    out = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     assert out[0]["result"] == GREETING
     assert "plain text prompt" in out[1]["result"]
-    assert out[2]["error_code"] == 336003
+    assert [x["id"] for x in out] == [1, 2, 3, 4]  # the line numbers, in input order
+    assert [x["status"] for x in out] == ["ok", "ok", "error", "ok"]
+    assert out[2]["error"]["code"] == 336003
     assert "最后" in out[3]["result"]
 
 

@@ -2,24 +2,34 @@
 or offline as a Qianfan batch job (``submit``, ``status``, ``results``, ``cancel``, ``list``;
 v2 files + batches, 40 % of the live price).
 
-``run`` and ``submit`` read the same input lines (a prompt string, a list of messages,
-``{"messages": [...]}``, or a plain-text prompt; ``submit`` also takes ready request lines
-with ``custom_id`` and ``body``), and ``run`` and ``results`` write the same output lines
-(``{"result", "usage"}``, ``{"error", "error_code"}`` for a failed item), in input order, so
-one file moves between an online run and an offline job unchanged.
+``run`` and ``submit`` read the same input lines (:func:`qianfan_chat.batchrun.parse_line`: a
+prompt string, a list of messages, ``{"messages": [...]}`` or ``{"prompt": ...}`` with an
+optional ``id`` / ``custom_id`` and per-line parameters, a plain-text prompt, or a ready
+request line with ``custom_id`` and ``body``), and ``run`` and ``results`` write the same
+output lines (``{"id", "status", "result", "usage", "attempts"}``, v2 adding ``choices``; a
+failed item ``{"id", "status": "error", "error": {"code", "message", "request_id"},
+"attempts"}``), so one file moves between an online run and an offline job unchanged.
+The engine of ``run`` (streaming, resume, Ctrl-C, progress, summary) is
+:mod:`qianfan_chat.batchrun`; this module only maps options and prints.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 import click
 
-from .. import Batch, BatchInput, BatchStatus, ChatCompletion, QfResponse, QianfanError
-from .chat import _client, common_options, parse_params
+import qianfan_chat.batchrun as engine
+
+from .. import Batch, BatchInput, BatchStatus, ChatCompletion, QianfanError
+from .chat import common_options, parse_params
 
 _base_url = click.option(
     "--base-url",
@@ -28,52 +38,18 @@ _base_url = click.option(
 )
 
 
-def read_items(source: TextIO) -> list[Any]:
-    """The input lines as conversations (lists of messages) or ready request lines."""
-    items: list[Any] = []
-    for number, line in enumerate(source, 1):
-        if not line.strip():
-            continue
+def read_items(source: TextIO) -> list[engine.Item]:
+    """Every input line as an :class:`~qianfan_chat.batchrun.Item` (``submit`` holds them all:
+    a batch job's file is built whole before it is uploaded)."""
+    found: list[engine.Item] = []
+    for number, line in engine.read_lines(source):
         try:
-            item = json.loads(line)
-        except ValueError:
-            item = line.rstrip("\n")
-        if isinstance(item, str):
-            items.append([{"role": "user", "content": item}])
-        elif isinstance(item, dict) and isinstance(item.get("body"), dict) and "custom_id" in item:
-            items.append(item)
-        elif isinstance(item, dict) and "messages" in item:
-            items.append(item["messages"])
-        elif isinstance(item, list):
-            items.append(item)
-        else:
-            raise click.ClickException(
-                f'line {number}: expected a prompt, a list of messages or {{"messages": [...]}}'
-            )
-    return items
-
-
-def output_line(body: Mapping[str, Any] | None, error: Any = None) -> dict[str, Any]:
-    """One output line from a reply body (v1 ``result`` or v2 ``choices``) or an error."""
-    if error is not None or not isinstance(body, Mapping):
-        if isinstance(error, Mapping):
-            return {"error": str(error.get("message") or error), "error_code": error.get("code")}
-        # An API error's own message (not str(), which adds the code and status), so an
-        # online failure reads as the same line as the job's error file gives.
-        text = getattr(error, "error_msg", None) or str(error)
-        return {"error": text, "error_code": getattr(error, "error_code", None)}
-    out: dict[str, Any] = {"result": body.get("result"), "usage": body.get("usage")}
-    function_call = body.get("function_call")
-    choices = body.get("choices")
-    if isinstance(choices, list) and choices and isinstance(choices[0], Mapping):
-        message = choices[0].get("message") or {}
-        out["result"] = message.get("content")
-        calls = message.get("tool_calls") or []
-        if calls and isinstance(calls[0], Mapping):
-            function_call = calls[0].get("function")
-    if function_call:
-        out["function_call"] = function_call
-    return out
+            item = engine.parse_line(line, number)
+        except engine.BadLine as exc:
+            raise click.ClickException(str(exc)) from exc
+        if item is not None:
+            found.append(item)
+    return found
 
 
 def _v2_client(base_url: str | None) -> ChatCompletion:
@@ -90,53 +66,193 @@ def batch() -> None:
     v2 API (QIANFAN_API_KEY)."""
 
 
+@contextmanager
+def _input_path(name: str) -> Iterator[str]:
+    """A path to read twice: the file itself, or stdin spooled to a temporary file."""
+    if name != "-":
+        yield name
+        return
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".jsonl", delete=False) as f:
+        shutil.copyfileobj(sys.stdin, f)
+    try:
+        yield f.name
+    finally:
+        os.unlink(f.name)
+
+
+def _stdout_writer(record: Mapping[str, Any]) -> None:
+    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def _progress(total: int, every: float) -> Iterator[Any]:
+    """A rich bar on a terminal (stderr), else one plain line every ``every`` seconds."""
+    if not sys.stderr.isatty():
+        yield lambda stats: click.echo(stats.progress_line(), err=True), every
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("batch"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]} failed"),
+        TextColumn("{task.fields[rate]}/min"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[tokens]} tokens"),
+    )
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task("batch", total=total, failed=0, rate=0, tokens=0)
+
+        def show(stats: engine.Stats) -> None:
+            bar.update(
+                task,
+                completed=stats.finished,
+                failed=stats.failed,
+                rate=f"{stats.rate * 60:.0f}",
+                tokens=stats.total_tokens,
+            )
+
+        yield show, 0.5
+
+
 @batch.command()
-@click.argument("jobs", type=click.File("r", encoding="utf-8"), default="-")
+@click.argument("input_file", metavar="INPUT.jsonl", default="-")
+@click.option("--output", "-o", default="-", metavar="OUTPUT.jsonl", help="Output file.")
+@click.option("--resume", is_flag=True, help="Skip ids already ok in OUTPUT; redo failed ones.")
 @click.option(
-    "--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="Output file."
+    "--workers",
+    "-w",
+    type=click.IntRange(min=1),
+    default=engine.DEFAULT_WORKERS,
+    show_default=True,
+    help="Calls in flight.",
 )
-@click.option("--workers", "-w", type=int, default=None, help="Concurrent requests (default 8).")
+@click.option("--rpm", type=click.IntRange(min=0), default=0, help="Requests per minute (0: off).")
+@click.option("--tpm", type=click.IntRange(min=0), default=0, help="Tokens per minute (0: off).")
+@click.option("--skip-bad-lines", is_flag=True, help="Report bad lines and run the others.")
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=engine.DEFAULT_GRACE_SECONDS,
+    show_default=True,
+    help="Ctrl-C: seconds the calls in flight get to finish.",
+)
+@click.option(
+    "--progress-every",
+    type=click.FloatRange(min=0),
+    default=engine.DEFAULT_PROGRESS_SECONDS,
+    show_default=True,
+    help="Seconds between progress lines when stderr is not a terminal (0: none).",
+)
 @common_options
 def run(
-    jobs: TextIO,
-    output: TextIO,
-    workers: int | None,
+    input_file: str,
+    output: str,
+    resume: bool,
+    workers: int,
+    rpm: int,
+    tpm: int,
+    skip_bad_lines: bool,
+    grace: float,
+    progress_every: float,
     model: str | None,
     endpoint: str | None,
     base_url: str | None,
     system: str | None,
     params: tuple[str, ...],
 ) -> None:
-    """Run every conversation in JOBS now (JSON Lines: a prompt string, a list of messages or
-    {"messages": [...]}; plain text lines are prompts) and write one JSON result per line, in
-    input order. Failed items print {"error": ...}; the exit code is 1 if any failed."""
-    body = parse_params(params, system=system)
-    conversations = [i for i in read_items(jobs) if isinstance(i, list)]
-    with _client(model, endpoint, base_url) as client:
-        results = client.batch_do(conversations, worker_num=workers, **body).results()
-    failed = 0
-    for result in results:
-        if isinstance(result, QfResponse):
-            out = output_line(result.body)
-        else:
-            failed += 1
-            out = output_line(None, result)
-        output.write(json.dumps(out, ensure_ascii=False) + "\n")
-    if failed:
+    """Run every conversation in INPUT.jsonl now and append one JSON line per id to OUTPUT
+    as it finishes (in input order). Lines: a prompt, a list of messages, or {"messages"
+    (or "prompt"), "id", per-line parameters}. Exit 0: all ok; 1: some failed; 2: bad lines;
+    130: interrupted (rerun with --resume to finish)."""
+    body = parse_params(params)
+    if resume and output == "-":
+        raise click.UsageError("--resume needs an output file (-o OUTPUT.jsonl)")
+    with _input_path(input_file) as path:
+        if not os.path.isfile(path):
+            raise click.BadParameter(f"no such file: {input_file}", param_hint="INPUT.jsonl")
+        recovered = engine.recover(output) if resume else engine.Recovered()
+        if recovered.rewritten:
+            click.echo(
+                f"resume: dropped {recovered.dropped_failed} failed and "
+                f"{recovered.dropped_torn} torn lines of {output}; "
+                f"{len(recovered.ok)} ok kept",
+                err=True,
+            )
+        with open(path, encoding="utf-8") as source:
+            found = engine.scan(source, recovered.ok)
+        for line in found.report():
+            click.echo(f"{input_file}: {line}", err=True)
+        if found.bad and not skip_bad_lines:
+            click.echo(
+                f"{found.bad} bad lines: nothing sent (--skip-bad-lines runs the rest)", err=True
+            )
+            sys.exit(2)
+        try:
+            client = ChatCompletion(
+                model=model,
+                endpoint=endpoint,
+                base_url=base_url,
+                request_per_minute=rpm or None,
+                token_per_minute=tpm or None,
+            )
+        except QianfanError as exc:
+            raise click.ClickException(str(exc)) from exc
+        stats = engine.Stats(total=found.todo, done_before=found.done_before)
+        writer = None if output == "-" else engine.LineWriter.open(output, append=resume)
+        try:
+            with (
+                open(path, encoding="utf-8") as source,
+                _progress(found.todo, progress_every) as (
+                    show,
+                    every,
+                ),
+            ):
+                options = engine.Options(
+                    workers=workers,
+                    params=body,
+                    system=system,
+                    grace=grace,
+                    progress_every=every,
+                    on_progress=show,
+                )
+                write = _stdout_writer if writer is None else writer.write
+                engine.run(client, engine.items(source, recovered.ok), write, stats, options)
+        finally:
+            if writer is not None:
+                writer.close()
+            client.close()
+    for line in stats.summary(client.model):
+        click.echo(line, err=True)
+    if stats.interrupted:
+        click.echo("interrupted: rerun with --resume to finish", err=True)
+        sys.exit(engine.EXIT_INTERRUPTED)
+    if stats.failed:
         sys.exit(1)
 
 
-def _requests(items: list[Any], model: str | None, params: dict[str, Any]) -> BatchInput:
+def _requests(items: list[engine.Item], model: str | None, params: dict[str, Any]) -> BatchInput:
     system = params.pop("system", None)
     requests = BatchInput(model=model)
     for item in items:
-        if isinstance(item, dict):
-            requests.add_line(item)
+        if item.ready is not None:
+            requests.add_line(item.ready)
             continue
-        messages = list(item)
-        if system and not any(m.get("role") == "system" for m in messages):
-            messages.insert(0, {"role": "system", "content": system})
-        requests.add(messages, **params)
+        line = {**params, **item.params}
+        messages = list(item.messages)
+        persona = line.pop("system", None) or system
+        if persona and not any(m.get("role") == "system" for m in messages):
+            messages.insert(0, {"role": "system", "content": persona})
+        requests.add(messages, custom_id=str(item.id), **line)
     return requests
 
 
@@ -238,8 +354,14 @@ def results(batch_id: str, output: TextIO, base_url: str | None) -> None:
             raise _fail(exc) from exc
     failed = 0
     for line in lines:
-        out = output_line(line.body, None if line.ok else line.error)
-        failed += "error" in out
+        if line.ok:
+            out = engine.ok_record(line.custom_id, line.body, None)
+        else:
+            error = line.error or {}
+            message = str(error.get("message") or error)
+            code = error.get("code")
+            out = engine.error_record(line.custom_id, code, message, line.request_id, None)
+            failed += 1
         output.write(json.dumps(out, ensure_ascii=False) + "\n")
     if failed:
         sys.exit(1)
