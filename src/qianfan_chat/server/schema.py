@@ -43,6 +43,8 @@ class _Budget:
     def take(self) -> bool:
         self.left -= 1
         return self.left >= 0
+
+
 _FORMATS = {
     "date": "2024-01-01",
     "date-time": "2024-01-01T00:00:00Z",
