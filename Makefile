@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest fuzz bench clean
+.PHONY: demo test lint typecheck pytest fuzz bench bench-batch clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ bench: $(BENCH)/.installed $(BENCH)-core/.installed
 	$(BENCH)/bin/python benchmarks/server_throughput.py
 	QIANFAN_BENCH_CORE_PYTHON=$(BENCH)-core/bin/python $(BENCH)/bin/python benchmarks/client_overhead.py
 	$(BENCH)/bin/python benchmarks/langchain_overhead.py
+	$(BENCH)/bin/python benchmarks/batch.py
+
+# `batch run` at scale alone (issue 14's figures (a), (c), (d); about six minutes).
+bench-batch: $(BENCH)/.installed
+	$(BENCH)/bin/python benchmarks/batch.py
 
 clean:
 	rm -rf $(VENV) $(BENCH) $(BENCH)-core build dist *.egg-info src/*.egg-info
