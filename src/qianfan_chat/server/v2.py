@@ -14,6 +14,14 @@ tokens against the model's context (400 ``tokens_too_long``), rate limits (429
 QPS), then the scripted engine. Errors are ``{"error": {"code", "message", "type"}, "id"}``
 with their real HTTP status, a stream's too when found before it starts.
 
+Issue 11 (all TEST DATA): image and video parts are checked before the body rules, which then
+read text only (:mod:`.v2_media`); once the model is known, :mod:`.v2_extras` refuses images
+for a text-only model, bad ``web_search`` options and ``logprobs`` on a thinking request (400
+``invalid_argument``), and decodes the images; a reasoning model answers with
+``reasoning_content`` when ``_protocol.thinking.thinking_on`` says so (always-on models, hybrid
+ones with a switch on); web search adds scripted results, markers and the status chunk
+(:mod:`.v2_search`). ``GET {v2}/models`` is :mod:`.models_route`'s.
+
 The engine is the v1 route's (protocol-neutral): system and developer messages are context, the
 last message (whatever its role) is what rules match, a ``tool`` message is answered from its
 content (its function name found through ``tool_call_id``), ``tool_choice`` binds the rules
@@ -34,15 +42,19 @@ from .._protocol.codes import V2_ERRORS
 from .._protocol.content import content_text
 from .._protocol.models_v2 import MIN_OUTPUT_TOKENS
 from .._protocol.rules_v2 import check_body, check_output_tokens
+from .._protocol.thinking import thinking_on
 from .._protocol.tokens import estimate_tokens, prompt_tokens
 from .auth import V1_TOKEN_RE, bearer_key
 from .batches import handle_batch_api
 from .codemap import Code, to_v2, v2_error
 from .engine import EngineReply, EngineRequest, abbreviate, truncate_reply
 from .faults import Fault
+from .models_route import handle_models
 from .routing import RouteApp
 from .state import V2Target
+from .v2_extras import NO_EXTRAS, Extras, read_extras
 from .v2_format import Answer, Call, chunks, completion, content_pieces, error_body, finish_reason
+from .v2_media import MediaError, media_parts, text_view
 from .wire import OFFLOAD_BYTES, Exchange, call_id, decode_body, dumps, off_loop, reply_id
 
 REQUEST_ID_HEADER = wire.V2_REQUEST_ID_HEADER_SENT.encode()
@@ -154,6 +166,8 @@ class V2App(RouteApp):
             return
         if await handle_batch_api(self, ex):  # files + batches (batches.py, files.py)
             return
+        if await handle_models(self, ex):  # GET {v2}/models (models_route.py)
+            return
         code, kind = _NOT_FOUND
         message = f"Unsupported path: {scope['method']} {scope['path']}"
         await send_error(ex, code, message, status=404, kind=kind)
@@ -235,7 +249,13 @@ class V2App(RouteApp):
             field, rule = unsafe
             await send_error(ex, "invalid_argument", f"Invalid argument: {field} {rule}")
             return
-        violation = await off_loop(size, check_body, data)
+        # Images and videos (v2_media.py): the parts' shape and size, then the rules on text.
+        parts = media_parts(data.get("messages"))
+        if isinstance(parts, MediaError):
+            await send_error(ex, parts.code, parts.message)
+            return
+        checked = text_view(data, for_rules=True) if parts else data
+        violation = await off_loop(size, check_body, checked)
         if violation is not None:
             await send_error(ex, str(violation.code), violation.message)
             return
@@ -246,9 +266,13 @@ class V2App(RouteApp):
         if violation is not None:
             await send_error(ex, str(violation.code), violation.message)
             return
-        messages = data["messages"]
+        extras = await off_loop(size, read_extras, data, target.name, parts)  # v2_extras.py
+        if isinstance(extras, MediaError):
+            await send_error(ex, extras.code, extras.message)
+            return
+        messages = text_view(data, for_rules=False)["messages"] if parts else data["messages"]
         prompt, kept = await off_loop(size, _measure, messages)
-        await self._answer(ex, data, target, key, stream, cut, prompt, kept)
+        await self._answer(ex, data, target, key, stream, cut, prompt, kept, extras)
 
     async def _answer(
         self,
@@ -260,6 +284,7 @@ class V2App(RouteApp):
         cut: Fault | None,
         prompt: int,
         kept: list[dict[str, Any]],
+        extras: Extras = NO_EXTRAS,
     ) -> None:
         state = self.state
         config = state.config
@@ -283,11 +308,11 @@ class V2App(RouteApp):
         if reply.error_code is not None:
             await send_mapped(ex, reply.error_code, reply.error_msg)
             return
-        answer = self._build(reply, data, target, kept)
+        answer = self._build(extras.apply(reply), data, target, kept)
         state.limiter.add_tokens(key, answer.completion_tokens)
         head = {"id": reply_id(), "created": int(time.time()), "model": target.name}
         if not stream:
-            await ex.send_json(completion(head, answer, prompt))
+            await ex.send_json(extras.completion(completion(head, answer, prompt)))
             return
         stream_options = data.get("stream_options") or {}
         frames = chunks(
@@ -298,7 +323,7 @@ class V2App(RouteApp):
             include_usage=stream_options.get("include_usage") is True,
             running_usage=stream_options.get("chunk_include_usage") is True,
         )
-        await self._stream(ex, frames, cut)
+        await self._stream(ex, extras.chunks(frames), cut)
 
     def _build(
         self,
@@ -317,7 +342,7 @@ class V2App(RouteApp):
         return Answer(
             text=reply.text,
             pieces=content_pieces(reply.text, reply.chunks, chunk_chars),
-            reasoning=reasoning_text(messages) if target.reasoning else "",
+            reasoning=reasoning_text(messages) if thinking_on(target.name, data) else "",
             calls=tuple(Call(call_id(), c.name, c.arguments) for c in calls),
             finish=finish_reason(reply.finish_reason, reply.custom_finish_reason),
             flag=2 if reply.need_clear_history else 0,
