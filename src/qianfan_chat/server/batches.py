@@ -13,9 +13,10 @@ same reply engine as live chat (``shared/docs/protocol-v2-extensions.md`` sectio
 ======================================== ===================================================
 
 A job runs in the background on the server's event loop: each line goes through the checks of
-``POST /v2/chat/completions`` (body rules, model, output and context budgets) and the engine;
-a line whose request is invalid goes to the error file, with the status and error body the
-live route would have answered. Output and error lines have the OpenAI shape clients expect
+``POST /v2/chat/completions`` (body rules, model, output and context budgets; images, reasoning
+switches and web search as :mod:`.v2_extras` reads them) and the engine; a line whose request
+is invalid goes to the error file, with the status and error body the live route would have
+answered. Output and error lines have the OpenAI shape clients expect
 ``{"id", "custom_id", "response": {"status_code", "request_id", "body"}, "error"}`` (no
 Qianfan sample exists). Rate limits are not applied to batch lines.
 
@@ -196,11 +197,16 @@ def answer_line(app: V2App, data: Any) -> tuple[int, dict[str, Any]]:
     """``(HTTP status, body)`` that ``POST /v2/chat/completions`` would answer for one line's
     body (a stream is answered whole: a batch has no stream), without rate limits."""
     from .v2 import _options, engine_messages
+    from .v2_extras import read_extras
+    from .v2_media import MediaError, media_parts, text_view
 
     state = app.state
     if not isinstance(data, dict):
         return _error("malformed_json")
-    violation = check_body(data)
+    parts = media_parts(data.get("messages"))  # images as on the live route (v2_media.py)
+    if isinstance(parts, MediaError):
+        return _error(parts.code, parts.message)
+    violation = check_body(text_view(data, for_rules=True) if parts else data)
     if violation is not None:
         return _error(str(violation.code), violation.message)
     model = data.get("model")
@@ -210,7 +216,10 @@ def answer_line(app: V2App, data: Any) -> tuple[int, dict[str, Any]]:
     violation = check_output_tokens(data, MIN_OUTPUT_TOKENS, target.max_output_tokens)
     if violation is not None:
         return _error(str(violation.code), violation.message)
-    messages = data["messages"]
+    extras = read_extras(data, target.name, parts)
+    if isinstance(extras, MediaError):
+        return _error(extras.code, extras.message)
+    messages = text_view(data, for_rules=False)["messages"] if parts else data["messages"]
     prompt = prompt_tokens(messages)
     if prompt > target.max_input_tokens:
         return _error("tokens_too_long", f"the input tokens ({prompt}) exceed the context")
@@ -220,9 +229,9 @@ def answer_line(app: V2App, data: Any) -> tuple[int, dict[str, Any]]:
     )
     if reply.error_code is not None:
         return _mapped(reply.error_code, reply.error_msg)
-    answer = app._build(reply, data, target, kept)
+    answer = app._build(extras.apply(reply), data, target, kept)
     head = {"id": reply_id(), "created": int(time.time()), "model": target.name}
-    return 200, completion(head, answer, prompt)
+    return 200, extras.completion(completion(head, answer, prompt))
 
 
 async def handle_batch_api(app: V2App, ex: Exchange) -> bool:
