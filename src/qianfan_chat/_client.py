@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import threading
 import time
 import warnings
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from ._batch import BatchRequestFuture
     from ._batches import Batches, Files
     from ._throttle import Throttle
+    from ._transport import DirectSender
     from ._types import ModelInfo
 
 # asyncio and concurrent.futures are imported where they are used, so that importing the client
@@ -247,7 +249,8 @@ class ChatCompletion:
         self._client: httpx.Client | None = None
         # loop -> (its client, the generator that closes it when the loop shuts down)
         self._async_clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, AsyncGenerator[None]]
+            asyncio.AbstractEventLoop,
+            tuple[httpx.AsyncClient, AsyncGenerator[None], DirectSender],
         ] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self._auth = auth_plan(settings)
@@ -743,16 +746,32 @@ class ChatCompletion:
             if entry is None:
                 for old_loop in [lp for lp in self._async_clients if lp.is_closed()]:
                     del self._async_clients[old_loop]
-                client = new_async_client()
+                client, direct = new_async_client()
                 closer = close_with_loop(client, functools.partial(self._forget_loop, loop))
-                entry = self._async_clients[loop] = (client, closer)
+                entry = self._async_clients[loop] = (client, closer, direct)
         return entry[0]
+
+    def _direct_sender(self) -> DirectSender | None:
+        """This loop's direct road onto aiohttp (see ``_transport.DirectSender``), or None
+        for a caller's own client, which is always used through httpx."""
+        if self._user_async_client is not None:
+            return None
+        import asyncio
+
+        entry = self._async_clients.get(asyncio.get_running_loop())
+        if entry is None:
+            self._async_client()
+            entry = self._async_clients.get(asyncio.get_running_loop())
+        return entry[2] if entry is not None else None
 
     def _forget_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         with self._lock:
             self._async_clients.pop(loop, None)
 
     async def _asend(self, action: Send) -> httpx.Response:
+        direct = self._direct_sender()
+        if direct is not None:
+            return await self._asend_direct(direct, action)
         client = self._async_client()
         request = client.build_request(
             action.method,
@@ -776,6 +795,35 @@ class ChatCompletion:
                 client.send(request, stream=action.stream),
                 max(action.deadline - time.monotonic(), 0.0),
             )
+        except asyncio.TimeoutError:
+            raise deadline_error(1) from None
+        except httpx.HTTPError as exc:
+            raise _connection_error(exc) from exc
+
+    async def _asend_direct(self, direct: DirectSender, action: Send) -> httpx.Response:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s", action.method, redact(str(httpx.URL(action.url, params=action.params)))
+            )
+        sending = direct.send(
+            action.method,
+            action.url,
+            action.params,
+            action.headers,
+            action.content,
+            action.timeout,
+            action.stream,
+        )
+        if action.deadline is None:
+            try:
+                return await sending
+            except httpx.HTTPError as exc:
+                raise _connection_error(exc) from exc
+        import asyncio
+
+        try:
+            # The whole exchange (a stream: up to its headers) within the deadline.
+            return await asyncio.wait_for(sending, max(action.deadline - time.monotonic(), 0.0))
         except asyncio.TimeoutError:
             raise deadline_error(1) from None
         except httpx.HTTPError as exc:

@@ -24,12 +24,15 @@ Importing this module imports aiohttp (~100 ms): the client imports it on the fi
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport as _HttpxAiohttpTransport
+from multidict import CIMultiDict
+from yarl import URL
 
 # aiohttp error -> the httpx error httpcore raises for the same event; first match wins, so
 # subclasses come before their bases.
@@ -138,9 +141,91 @@ class AiohttpTransport(_HttpxAiohttpTransport):
         )
 
 
-def new_async_client() -> httpx.AsyncClient:
-    """The default async client: httpx's surface, aiohttp's engine, httpx's default limits."""
-    return httpx.AsyncClient(transport=AiohttpTransport())
+_HTTPX_LOG = logging.getLogger("httpx")
+
+
+class DirectSender:
+    """The default client's fast road: one request straight onto aiohttp, skipping httpx's
+    client layer (building an ``httpx.Request``, parsing its URL again, the auth, redirect and
+    cookie machinery), which cost more CPU per call than aiohttp itself (issue 10). It does
+    what ``AsyncClient.send`` does for a client with no auth, no cookies, no hooks and no
+    redirects to follow: the client's default headers, the request's timeouts, httpx's
+    ``HTTP Request`` log line, an ``httpx.Response`` (read, unless streamed), and httpx's
+    exceptions. Callers' own clients never take it."""
+
+    __slots__ = ("_client", "_headers", "_transport", "_urls")
+
+    def __init__(self, client: httpx.AsyncClient, transport: AiohttpTransport) -> None:
+        self._client = client
+        self._transport = transport
+        self._headers = CIMultiDict(client.headers.multi_items())
+        self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[URL, str]] = {}
+
+    def _url(self, url: str, params: dict[str, str] | None) -> tuple[URL, str]:
+        key = (url, tuple(params.items()) if params else ())
+        made = self._urls.get(key)
+        if made is None:
+            if len(self._urls) > 256:  # tokens change: keep the cache small
+                self._urls.clear()
+            # httpx's own encoding of the URL and its query, sent byte for byte as given.
+            text = str(httpx.URL(url, params=params))
+            made = self._urls[key] = (URL(text, encoded=True), text)
+        return made
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, str] | None,
+        headers: dict[str, str],
+        content: bytes | None,
+        timeout: float,
+        stream: bool,
+    ) -> httpx.Response:
+        transport = self._transport
+        session = transport.client
+        if not isinstance(session, aiohttp.ClientSession):
+            session = transport.client = transport.get_client()
+        target, text = self._url(url, params)
+        sent = self._headers.copy()
+        sent.update(headers)
+        try:
+            reply = await session.request(
+                method,
+                target,
+                headers=sent,
+                data=content or None,
+                allow_redirects=False,
+                auto_decompress=False,  # httpx's Response decodes Content-Encoding
+                compress=False,
+                timeout=transport._timeout({"connect": timeout, "read": timeout, "pool": timeout}),
+            )
+        except _TRANSLATED as exc:
+            raise _translate(exc) from exc
+        if _HTTPX_LOG.isEnabledFor(logging.INFO):
+            _HTTPX_LOG.info(
+                'HTTP Request: %s %s "HTTP/1.1 %d %s"', method, text, reply.status, reply.reason
+            )
+        response = httpx.Response(
+            status_code=reply.status,
+            headers=reply.raw_headers,
+            stream=_Body(reply),
+            extensions={"http_version": b"HTTP/1.1"},
+        )
+        if not stream:
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+        return response
+
+
+def new_async_client() -> tuple[httpx.AsyncClient, DirectSender]:
+    """The default async client (httpx's surface, aiohttp's engine, httpx's default limits)
+    and its direct sender."""
+    transport = AiohttpTransport()
+    client = httpx.AsyncClient(transport=transport)
+    return client, DirectSender(client, transport)
 
 
 async def _closer(client: httpx.AsyncClient, forget: Callable[[], None]) -> AsyncGenerator[None]:
