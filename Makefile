@@ -43,7 +43,7 @@ $(BENCH)/.installed: pyproject.toml constraints.txt benchmarks/requirements.txt
 	$(BENCH)/bin/python -m pip install --quiet -c constraints.txt -e ".[all]" -r benchmarks/requirements.txt
 	touch $@
 
-# The import-time row is measured in a core install (httpx only), what `pip install qianfan-chat` gives.
+# The import-time row is measured in a core install (httpx, aiohttp), what `pip install qianfan-chat` gives.
 $(BENCH)-core/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(BENCH)-core
 	$(BENCH)-core/bin/python -m pip install --quiet -c constraints.txt .

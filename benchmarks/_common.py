@@ -107,6 +107,22 @@ def import_time(statement: str, python: str = sys.executable, runs: int = 7) -> 
     return statistics.median(samples)
 
 
+def machine() -> str:
+    """The machine a run was made on: cores, CPU model, Python (for the README's table)."""
+    import platform
+
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}"
+
+
 def table(rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]

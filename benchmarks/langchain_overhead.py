@@ -194,13 +194,22 @@ def stacks(base_url: str) -> dict[str, Any]:
     client_v2 = ChatCompletion(V2_MODEL, version=2, base_url=base_url, api_key=V2_KEY)
     if ours_v2.resolved_api_version != "v2" or client_v2.version != 2:
         raise RuntimeError("the v2 stacks do not speak v2")
-    return {
+    stacks = {
         "qianfan_chat": ours,
         "community": theirs,
         "client": client,
         "qianfan_chat v2": ours_v2,
         "client v2": client_v2,
     }
+    try:  # what a LangChain user would pick for an OpenAI-compatible API: the v2 baseline
+        from langchain_openai import ChatOpenAI
+
+        stacks["ChatOpenAI v2"] = ChatOpenAI(
+            model=V2_MODEL, base_url=base_url + "/v2", api_key=V2_KEY, max_retries=0
+        )
+    except ImportError:
+        print("(langchain-openai not installed: `make bench` installs it into .venv-bench)")
+    return stacks
 
 
 def check_replies(models: dict[str, Any]) -> None:
@@ -216,6 +225,22 @@ def _client_stream(client: Any) -> None:
     with client.do([{"role": "user", "content": STORY_PROMPT}], stream=True) as stream:
         for _ in stream:
             pass
+
+
+def measure_rounds(args: argparse.Namespace, base_url: str) -> dict[str, dict[str, Figure]]:
+    """``--rounds`` runs of :func:`measure`; each figure is the median of its rounds (the
+    machine may be shared: other load stretches one round, not the median)."""
+    runs = [measure(args, base_url) for _ in range(args.rounds)]
+    return {
+        stack: {
+            key: {
+                kind: statistics.median(run[stack][key][kind] for run in runs)
+                for kind in ("wall", "cpu")
+            }
+            for key in figures
+        }
+        for stack, figures in runs[0].items()
+    }
 
 
 def measure(args: argparse.Namespace, base_url: str) -> dict[str, dict[str, Figure]]:
@@ -310,13 +335,25 @@ def report(calls: dict[str, dict[str, Figure]], imports: dict[str, dict[str, flo
             f"{key + ' (ms)':<32}{ours * 1e3:>13.1f}{theirs * 1e3:>13.1f}{theirs / ours:>9.1f}x"
         )
     lines.append("-" * len(head))
-    lines.append("v2 API (OpenAI-compatible; the community class has no v2: no baseline)")
+    lines.append(
+        "v2 API (OpenAI-compatible; the community class has no v2): the baseline column is "
+        "langchain_openai.ChatOpenAI on the same server"
+    )
     for key in ("invoke", "ainvoke", "stream"):
         for kind in ("wall", "cpu"):
             ours = calls["qianfan_chat v2"][key][kind]
             client = calls["client v2"][key][kind]
             label = f"v2 {key} {'wall' if kind == 'wall' else 'client CPU'} (ms/call)"
-            lines.append(f"{label:<32}{ours * 1e3:>13.3f}{'-':>13}{'-':>10}{client * 1e3:>10.3f}")
+            other = calls.get("ChatOpenAI v2", {}).get(key, {}).get(kind)
+            if other is None:
+                lines.append(
+                    f"{label:<32}{ours * 1e3:>13.3f}{'-':>13}{'-':>10}{client * 1e3:>10.3f}"
+                )
+            else:
+                lines.append(
+                    f"{label:<32}{ours * 1e3:>13.3f}{other * 1e3:>13.3f}{other / ours:>9.1f}x"
+                    f"{client * 1e3:>10.3f}"
+                )
     for key in V2_IMPORT_FIGURES:
         ours = imports["qianfan_chat"][key]
         lines.append(f"{key + ' (ms)':<32}{ours * 1e3:>13.1f}{'-':>13}{'-':>10}")
@@ -326,10 +363,28 @@ def report(calls: dict[str, dict[str, Figure]], imports: dict[str, dict[str, flo
         "(v2 rows: ChatCompletion(version=2))."
     )
     lines.append(
+        "goals (issue 10, wall): ainvoke at --concurrency in flight >= 2x community: "
+        + _goal(calls, "community", "qianfan_chat", "ainvoke", 2.0)
+        + "; v2 invoke / ainvoke / stream >= 1.5x ChatOpenAI: "
+        + ", ".join(
+            _goal(calls, "ChatOpenAI v2", "qianfan_chat v2", key, 1.5)
+            for key in ("invoke", "ainvoke", "stream")
+        )
+    )
+    lines.append(
         "'own' imports: langchain-core (which both classes subclass) already loaded; the "
         "community class imports the qianfan SDK when constructed."
     )
     return "\n".join(lines)
+
+
+def _goal(
+    calls: dict[str, dict[str, Figure]], theirs: str, ours: str, key: str, need: float
+) -> str:
+    if theirs not in calls:
+        return f"{key} -"
+    speedup = calls[theirs][key]["wall"] / calls[ours][key]["wall"]
+    return f"{key} {speedup:.1f}x ({'met' if speedup >= need else 'NOT MET'})"
 
 
 def main() -> None:
@@ -338,9 +393,10 @@ def main() -> None:
     parser.add_argument("--stream-calls", type=int, default=150, help="streams per stack")
     parser.add_argument("--concurrency", type=int, default=16, help="ainvoke calls in flight")
     parser.add_argument("--import-runs", type=int, default=7, help="fresh interpreters per figure")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the call figures")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
-    for name in ("calls", "stream_calls", "concurrency", "import_runs"):
+    for name in ("calls", "stream_calls", "concurrency", "import_runs", "rounds"):
         if not 1 <= getattr(args, name) <= 10_000:
             parser.error(f"--{name.replace('_', '-')} must be in 1..10000")
 
@@ -353,7 +409,7 @@ def main() -> None:
 
         qianfan.disable_log()
         logging.getLogger("qianfan").setLevel(logging.WARNING)
-        calls = measure(args, base_url)
+        calls = measure_rounds(args, base_url)
         imports = measure_imports(args, base_url)
     finally:
         stop_server(proc)
