@@ -51,8 +51,17 @@ if TYPE_CHECKING:
         Files,
         RequestCounts,
     )
+    from ._catalogue import (
+        CATALOGUE_TTL_SECONDS,
+        CatalogueModel,
+        alist_models,
+        clear_catalogue_cache,
+        cost_of,
+        list_models,
+    )
     from ._client import ChatCompletion, UnsupportedOptionWarning
     from ._config import Settings
+    from ._images import TextOnlyModelWarning, image_data_url, image_part
     from ._sdk import (
         AK,
         SK,
@@ -64,6 +73,7 @@ if TYPE_CHECKING:
         get_config,
     )
     from ._stream import AsyncChatStream, ChatStream
+    from ._types import Citation, SearchResult
     from ._v1 import UnlistedParameterWarning
 
 __version__ = "0.1.0"
@@ -96,10 +106,22 @@ _LAZY = {
     "ChatStream": "._stream",
     "AsyncChatStream": "._stream",
     "UnlistedParameterWarning": "._v1",
+    "CATALOGUE_TTL_SECONDS": "._catalogue",
+    "CatalogueModel": "._catalogue",
+    "alist_models": "._catalogue",
+    "clear_catalogue_cache": "._catalogue",
+    "cost_of": "._catalogue",
+    "list_models": "._catalogue",
+    "TextOnlyModelWarning": "._images",
+    "image_data_url": "._images",
+    "image_part": "._images",
+    "Citation": "._types",
+    "SearchResult": "._types",
 }
 
 __all__ = [
     "AK",
+    "CATALOGUE_TTL_SECONDS",
     "SK",
     "APIConnectionError",
     "APIError",
@@ -115,8 +137,10 @@ __all__ = [
     "BatchResult",
     "BatchStatus",
     "Batches",
+    "CatalogueModel",
     "ChatCompletion",
     "ChatStream",
+    "Citation",
     "CredentialsError",
     "FileObject",
     "Files",
@@ -134,17 +158,25 @@ __all__ = [
     "RequestCounts",
     "Response",
     "Role",
+    "SearchResult",
     "SecretKey",
     "ServerError",
     "Settings",
     "StreamInterruptedError",
+    "TextOnlyModelWarning",
     "TokenRejectedError",
     "UnknownModelError",
     "UnlistedParameterWarning",
     "UnsupportedOptionWarning",
+    "alist_models",
+    "clear_catalogue_cache",
+    "cost_of",
     "disable_log",
     "enable_log",
     "get_config",
+    "image_data_url",
+    "image_part",
+    "list_models",
 ]
 
 

@@ -174,6 +174,13 @@ class ChatCompletion:
     keys). Left unset, the version is 2 when the only credential is a v2 API key, else 1. v2
     models are lower-case ids (default ``ernie-lite-8k``); replies are OpenAI-shaped
     (``resp["choices"][0]["message"]``, ``resp.completion`` for typed access).
+
+    v2 only, on the constructor (every call) or per call: ``thinking=`` (True/False, a budget
+    in tokens, or an effort name such as ``"high"``) becomes the model family's switch
+    (``enable_thinking``, ``thinking_budget``, ``thinking: {"type": ...}``,
+    ``reasoning_effort``; raw fields still win); ``web_search={"enable": True, ...}`` asks for
+    web search (``resp.completion.search_results``, ``.citations``). Content parts may carry
+    images (``qianfan_chat.image_part("cat.png")``).
     """
 
     def __init__(
@@ -205,6 +212,8 @@ class ChatCompletion:
         token_per_minute: int | None = None,
         deadline: float | None = None,
         event_timeout: float | None = None,
+        thinking: bool | int | str | None = None,
+        web_search: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> None:
         given: dict[str, Any] = {
@@ -255,6 +264,10 @@ class ChatCompletion:
         self._lock = threading.Lock()
         self._auth = auth_plan(settings)
         self._stream = bool(stream)  # the SDK's constructor option: do() streams by default
+        # v2 options every call gets unless it passes its own (see _v2._qianfan_options).
+        self._call_defaults = {
+            k: v for k, v in (("thinking", thinking), ("web_search", web_search)) if v is not None
+        }
         _check_seconds("deadline", deadline)
         _check_seconds("event_timeout", event_timeout)
         self._deadline = deadline  # default overall bound of a call, seconds (None: none)
@@ -413,7 +426,7 @@ class ChatCompletion:
         truncate: bool,
     ) -> tuple[Any, dict[str, Any]]:
         """Apply the SDK's per-call options (none of them is sent) to the messages."""
-        body = dict(params)
+        body = {**self._call_defaults, **params}
         for name in _SDK_NOOP & body.keys():
             del body[name]
         for name in sorted(_SDK_UNSUPPORTED & body.keys()):

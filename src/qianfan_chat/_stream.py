@@ -21,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterator, Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -29,8 +29,12 @@ from . import _wire
 from ._config import ApiVersion
 from ._errors import APIConnectionError, APIError, APITimeoutError, StreamInterruptedError
 from ._protocol import wire
+from ._protocol.search import results_of, status_of
 from ._protocol.sse import SSEDecoder, SSELimitError
 from ._response import QfResponse
+
+if TYPE_CHECKING:
+    from ._types import Citation, SearchResult
 
 _loads = json.loads
 
@@ -80,14 +84,28 @@ class _V2Chunks:
             if not isinstance(choice, dict):
                 continue
             delta = choice.get("delta")
-            content = delta.get("content") if isinstance(delta, dict) else None
-            if isinstance(content, str) and content and choice.get("index", 0) == 0:
-                state.parts.append(content)
+            if not isinstance(delta, dict):
+                delta = {}
+            content = delta.get("content")
+            if choice.get("index", 0) == 0:
+                # Qianfan's additions (protocol-v2-extensions.md sections 2-3): reasoning
+                # apart from the answer; a "searching" status chunk is not answer text.
+                if "delta_tag" in delta or "delta_tag" in choice or "delta_tag" in body:
+                    state.search_status = status_of(body)
+                    if state.search_status is not None:
+                        content = None
+                reasoning = delta.get("reasoning_content")
+                if isinstance(reasoning, str) and reasoning:
+                    state.reasoning_parts.append(reasoning)
+                if isinstance(content, str) and content:
+                    state.parts.append(content)
             if choice.get("finish_reason"):
                 state.complete = True
         usage = body.get("usage")
         if usage and isinstance(usage, dict):
             state.usage = usage
+        if "search_results" in body or "web_search" in body:
+            state.search_results = results_of(body) or state.search_results
 
 
 _CHUNKS: dict[ApiVersion, type[_V1Chunks] | type[_V2Chunks]] = {1: _V1Chunks, 2: _V2Chunks}
@@ -125,6 +143,9 @@ class StreamState:
         self.received = 0  # bytes fed, against MAX_STREAM_BYTES
         self.ended = False
         self.parts: list[str] = []
+        self.reasoning_parts: list[str] = []  # v2 reasoning_content, apart from the answer
+        self.search_results: list[dict[str, Any]] | None = None  # v2 web search
+        self.search_status: str | None = None  # the last "searching" status
         self.usage: dict[str, Any] | None = None
         self.started = time.perf_counter()
         self.chunks = 0
@@ -284,6 +305,30 @@ class _StreamBase:
     def usage(self) -> dict[str, Any] | None:
         """Token usage from the final chunk, once it has arrived."""
         return self._state.usage
+
+    @property
+    def reasoning(self) -> str:
+        """v2: the ``reasoning_content`` received so far, apart from the answer (``text``)."""
+        return "".join(self._state.reasoning_parts)
+
+    @property
+    def search_results(self) -> tuple[SearchResult, ...]:
+        """v2 web search: the results the stream carried (top level or ``web_search``)."""
+        from ._types import SearchResult
+
+        return tuple(SearchResult.from_dict(r) for r in self._state.search_results or ())
+
+    @property
+    def citations(self) -> list[Citation]:
+        """The markers in ``text`` so far, each pointing at its search results."""
+        from ._types import citations_in
+
+        return citations_in(self.text, self.search_results)
+
+    @property
+    def search_status(self) -> str | None:
+        """The last status chunk's text (web search's "正在搜索"), never part of ``text``."""
+        return self._state.search_status
 
     @property
     def request_id(self) -> str | None:

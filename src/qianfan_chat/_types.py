@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
+
+from ._protocol import search as _search
 
 
 def _extra(data: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
@@ -109,8 +112,66 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class SearchResult:
+    """One web-search result (``search_results[i]``): ``index`` is what citation markers
+    name (``^[1]^``)."""
+
+    index: int = 0
+    url: str = ""
+    title: str = ""
+    datasource_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SearchResult:
+        index = data.get("index")
+        source = data.get("datasource_id")
+        return cls(
+            index=index if isinstance(index, int) and not isinstance(index, bool) else 0,
+            url=str(data.get("url") or ""),
+            title=str(data.get("title") or ""),
+            datasource_id=None if source is None else str(source),
+            extra=_extra(data, _search.RESULT_FIELDS),
+        )
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A ``^[1]^`` / ``^[1][2]^`` marker in the answer: its span ``text[start:end]``, the
+    indices it names and the results they point at (those the reply carries)."""
+
+    start: int
+    end: int
+    indices: tuple[int, ...]
+    results: tuple[SearchResult, ...] = ()
+
+
+def search_results_of(data: Mapping[str, Any]) -> tuple[SearchResult, ...]:
+    """The results a reply or chunk carries (top level ``search_results`` or ``web_search``)."""
+    found = _search.results_of(data)
+    return tuple(SearchResult.from_dict(r) for r in found) if found else ()
+
+
+def citations_in(
+    text: str, results: tuple[SearchResult, ...] | list[SearchResult]
+) -> list[Citation]:
+    """The citation markers of ``text``, each with the results whose ``index`` it names."""
+    by_index = {r.index: r for r in results}
+    return [
+        Citation(m.start, m.end, m.indices, tuple(by_index[i] for i in m.indices if i in by_index))
+        for m in _search.markers(text)
+    ]
+
+
+@dataclass(frozen=True)
 class Completion:
-    """A v2 reply (``object`` ``chat.completion``) or stream chunk (``chat.completion.chunk``)."""
+    """A v2 reply (``object`` ``chat.completion``) or stream chunk (``chat.completion.chunk``).
+
+    Qianfan's additions: ``choices[0].message.reasoning_content`` (``.reasoning``), the web
+    search's ``search_results`` (top level or under ``web_search``), ``citations`` parsed
+    from the answer's markers, ``status`` (a "searching" chunk: its text is never ``text``)
+    and ``cost`` in CNY when the model's price is known.
+    """
 
     id: str = ""
     object: str = ""
@@ -118,9 +179,11 @@ class Completion:
     model: str = ""
     choices: tuple[Choice, ...] = ()
     usage: Usage | None = None
+    search_results: tuple[SearchResult, ...] = ()
+    status: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    _KNOWN = ("id", "object", "created", "model", "choices", "usage")
+    _KNOWN = ("id", "object", "created", "model", "choices", "usage", _search.SEARCH_RESULTS)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Completion:
@@ -132,13 +195,37 @@ class Completion:
             model=str(data.get("model") or ""),
             choices=tuple(Choice.from_dict(c) for c in data.get("choices") or ()),
             usage=Usage.from_dict(usage) if isinstance(usage, Mapping) else None,
+            search_results=search_results_of(data),
+            status=_search.status_of(data),
             extra=_extra(data, cls._KNOWN),
         )
 
     @property
     def text(self) -> str:
-        """The first choice's content (a chunk's new text)."""
-        return (self.choices[0].message.content or "") if self.choices else ""
+        """The first choice's content (a chunk's new text); "" for a status chunk."""
+        if self.status is not None or not self.choices:
+            return ""
+        return self.choices[0].message.content or ""
+
+    @property
+    def reasoning(self) -> str:
+        """The first choice's ``reasoning_content`` (a chunk's new reasoning)."""
+        return (self.choices[0].message.reasoning_content or "") if self.choices else ""
+
+    @property
+    def citations(self) -> list[Citation]:
+        """The answer's citation markers, each pointing at its search results."""
+        return citations_in(self.text, self.search_results)
+
+    @property
+    def cost(self) -> Decimal | None:
+        """What ``usage`` cost in CNY at the model's price (the live catalogue's when it was
+        fetched in this process, else the built-in table's); None when either is unknown."""
+        if self.usage is None:
+            return None
+        from ._catalogue import cost_of
+
+        return cost_of(self.model, self.usage)
 
 
 @dataclass(frozen=True)

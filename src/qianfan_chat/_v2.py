@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ._errors import AuthenticationError, InvalidRequestError, UnknownModelError
-from ._protocol import wire
+from ._images import prepare_messages
+from ._protocol import search, thinking, wire
 from ._protocol.content import unsafe_value
 from ._protocol.models_v2 import DEFAULT_CONTEXT_TOKENS, DEFAULT_V2_MODEL, V2_MODELS, v2_model
 from ._protocol.rules_v2 import check_body
@@ -108,14 +109,35 @@ def build_body(
         msgs = [
             dict(m) if isinstance(m, Mapping) and not isinstance(m, dict) else m for m in messages
         ]
-    body: dict[str, Any] = {"model": model, "messages": msgs}
+    body: dict[str, Any] = {"model": model, "messages": prepare_messages(model, msgs, stacklevel=7)}
     for key, value in params.items():
         if value is not None:
             body[key] = value
+    _qianfan_options(model, body)
     if stream:
         body["stream"] = True
         body.setdefault("stream_options", {"include_usage": True})
     return body
+
+
+def _qianfan_options(model: str, body: dict[str, Any]) -> None:
+    """Qianfan's own options, in place: ``thinking`` (True/False, a budget, an effort name)
+    becomes the model family's switch, unless the caller sent a raw switch (a ``thinking``
+    object such as ``{"type": "enabled"}`` is one, and is sent as it is); ``web_search`` is
+    checked and sent with its current names (``search_num`` -> ``search_number``...)."""
+    option = body.get(thinking.THINKING)
+    if option is not None and not isinstance(option, Mapping):
+        rule = thinking.check_option(option)
+        if rule is not None:
+            raise InvalidRequestError("thinking", rule)
+        del body[thinking.THINKING]
+        body.update(thinking.merge_thinking(model, option, body))
+    web = body.get(search.WEB_SEARCH)
+    if web is not None:
+        bad = search.check_option(web)
+        if bad is not None:
+            raise InvalidRequestError(*bad)
+        body[search.WEB_SEARCH] = search.normalize_option(web)
 
 
 def validate(body: Mapping[str, Any]) -> None:

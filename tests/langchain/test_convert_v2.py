@@ -287,10 +287,10 @@ def test_convert_messages_v2(
     ("messages", "error", "match"),
     [
         pytest.param(
-            [HumanMessage([{"type": "image_url", "image_url": {"url": "x"}}])],
+            [HumanMessage([{"type": "image", "file_id": "f-1"}])],
             ValueError,
-            "v2 chat API takes text only",
-            id="image",
+            "an image block needs",
+            id="image-file-id",
         ),
         pytest.param(
             [HumanMessage([{"type": "audio", "base64": "x"}])], ValueError, "text only", id="audio"

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .content import content_text
+from .images import IMAGE_URL_PART, PART_TYPES, check_image_part, has_image_parts
 from .rules_v1 import STOP_MAX_CHARS, STOP_MAX_ITEMS, Violation, _is_number
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -41,7 +42,9 @@ def check_messages(messages: Any) -> Violation | None:
             return _msg(f"{where}.role", f"must be one of {', '.join(ROLES)}, got {role!r}")
         content = msg.get("content")
         if content is not None and content_text(content) is None:
-            return _msg(f"{where}.content", "must be a string or a list of text parts")
+            v = _check_parts(f"{where}.content", content)
+            if v:
+                return v
         tool_calls = msg.get("tool_calls")
         if tool_calls is not None:
             if role != "assistant":
@@ -66,12 +69,33 @@ def check_messages(messages: Any) -> Violation | None:
         ):
             return _msg(f"{where}.tool_call_id", "a tool message needs the id of its tool call")
     last = messages[-1]
-    if not (content_text(last.get("content")) or "").strip():
+    if (
+        not has_image_parts(last.get("content"))
+        and not (content_text(last.get("content")) or "").strip()
+    ):
         return _msg(
             f"messages[{len(messages) - 1}].content",
             "the last message's content may not be blank",
             "the content of the last message can not be blank",
         )
+    return None
+
+
+def _check_parts(where: str, content: Any) -> Violation | None:
+    """Content parts (protocol-v2-extensions.md section 1): text, image_url, video_url."""
+    rule = "must be a string or a list of text, image_url or video_url parts"
+    if not isinstance(content, list):
+        return _msg(where, rule)
+    for j, part in enumerate(content):
+        kind = part.get("type") if isinstance(part, Mapping) else None
+        if kind not in PART_TYPES:
+            return _msg(f"{where}[{j}]", rule)
+        if kind == "text" and not isinstance(part.get("text"), str):
+            return _msg(f"{where}[{j}].text", "must be a string")
+        if kind == IMAGE_URL_PART:
+            bad = check_image_part(part)
+            if bad:
+                return _arg(f"{where}[{j}].{bad[0]}", bad[1])
     return None
 
 

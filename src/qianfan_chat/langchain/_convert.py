@@ -41,7 +41,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import (
     AIMessage,
@@ -295,7 +295,10 @@ def usage_metadata(usage: Any) -> UsageMetadata | None:
     prompt = int(usage.get("prompt_tokens") or 0)
     completion = int(usage.get("completion_tokens") or 0)
     total = int(usage.get("total_tokens") or prompt + completion)
-    return UsageMetadata(input_tokens=prompt, output_tokens=completion, total_tokens=total)
+    return cast(
+        "UsageMetadata",
+        {"input_tokens": prompt, "output_tokens": completion, "total_tokens": total},
+    )
 
 
 def response_metadata(

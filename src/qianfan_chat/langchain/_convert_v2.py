@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import (
     AIMessage,
@@ -54,6 +54,8 @@ from langchain_core.messages import (
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 
+from .._protocol import search
+from ._blocks import user_content
 from ._convert import PROVIDER, content_to_text, tool_call_id
 
 V2Message = dict[str, Any]
@@ -80,6 +82,10 @@ def _text(message: BaseMessage) -> str:
     return content_to_text(message.content, api="v2")
 
 
+def _v2_text(content: Any) -> str:
+    return content_to_text(content, api="v2")
+
+
 def _result_text(message: BaseMessage) -> str:
     text = _text(message)
     return text if text else json.dumps(text)
@@ -102,7 +108,7 @@ class _Conversation:
         self.legacy: dict[str, str] = {}
         self.out: list[V2Message] = []
 
-    def assistant(self, message: AIMessage) -> None:
+    def assistant(self, message: AIMessage, keep_reasoning: bool = False) -> None:
         calls: list[dict[str, Any]] = []
         for call in message.tool_calls:
             arguments = _arguments(call["args"])
@@ -124,6 +130,9 @@ class _Conversation:
         if not calls and not text:
             return
         turn: V2Message = {"role": "assistant", "content": text}
+        reasoning = message.additional_kwargs.get("reasoning_content")
+        if keep_reasoning and calls and isinstance(reasoning, str) and reasoning:
+            turn["reasoning_content"] = reasoning  # interleaved thinking, one tool-call loop
         if calls:
             turn["tool_calls"] = calls
             for wire in calls:
@@ -159,7 +168,7 @@ def _system_role(message: BaseMessage) -> str:
 
 
 def convert_messages_v2(
-    messages: Sequence[BaseMessage], *, system: str | None = None
+    messages: Sequence[BaseMessage], *, system: str | None = None, interleaved: bool = False
 ) -> list[V2Message]:
     """The ``messages`` of a v2 body from a LangChain conversation (rules above).
 
@@ -172,15 +181,18 @@ def convert_messages_v2(
     conv = _Conversation()
     if system:
         conv.out.append({"role": "system", "content": system})
-    for message in messages:
+    # Reasoning goes back only for an interleaved-thinking model, and only for the tool calls
+    # after the latest question (one tool-call loop; protocol-v2-extensions.md section 2).
+    loop_start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
+    for position, message in enumerate(messages):
         if isinstance(message, SystemMessage):
             text = _text(message)
             if text:
                 conv.out.append({"role": _system_role(message), "content": text})
         elif isinstance(message, HumanMessage):
-            conv.out.append({"role": "user", "content": _text(message)})
+            conv.out.append({"role": "user", "content": user_content(message.content, _v2_text)})
         elif isinstance(message, AIMessage):
-            conv.assistant(message)
+            conv.assistant(message, keep_reasoning=interleaved and position > loop_start)
         elif isinstance(message, ToolMessage):
             conv.tool(message.tool_call_id, message.name, message)
         elif isinstance(message, FunctionMessage):
@@ -228,7 +240,10 @@ def usage_metadata_v2(usage: Any) -> UsageMetadata | None:
     prompt = int(usage.get("prompt_tokens") or 0)
     completion = int(usage.get("completion_tokens") or 0)
     total = int(usage.get("total_tokens") or prompt + completion)
-    result = UsageMetadata(input_tokens=prompt, output_tokens=completion, total_tokens=total)
+    result = cast(
+        "UsageMetadata",
+        {"input_tokens": prompt, "output_tokens": completion, "total_tokens": total},
+    )
     prompt_details = usage.get("prompt_tokens_details")
     if isinstance(prompt_details, Mapping) and prompt_details.get("cached_tokens") is not None:
         cached = int(prompt_details["cached_tokens"])
@@ -261,6 +276,9 @@ def _metadata(
         for key in keys:
             if source.get(key) is not None:
                 meta[key] = source[key]
+    results = search.results_of(reply)  # top level, or under web_search (section 3)
+    if results is not None:
+        meta["search_results"] = results
     if request_id:
         meta["request_id"] = request_id
     return meta
@@ -413,7 +431,7 @@ class StreamConverterV2:
         if self.done:
             return None
         self._request_id = request_id or self._request_id
-        for key in ("id", "object", "created", "model", "search_results"):
+        for key in ("id", "object", "created", "model", "search_results", "web_search"):
             if body.get(key) is not None:
                 self._reply.setdefault(key, body[key])
         usage = body.get("usage")

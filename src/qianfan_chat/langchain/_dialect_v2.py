@@ -107,14 +107,15 @@ class V2Dialect(Dialect):
         return {"model": model or endpoint}  # a service's API name is sent as the model
 
     def profile(self, model: str | None, endpoint: str | None) -> ModelProfile | None:
-        from .._protocol.models_v2 import v2_model
+        from .._protocol.models_v2 import family_hint
 
-        spec = v2_model(self.model_name(model, endpoint))
+        spec = family_hint(self.model_name(model, endpoint))
         if spec is None:  # a deployed service: nothing is known about it
             return None
         return {
             "text_inputs": True,
-            "image_inputs": False,
+            "image_inputs": spec.vision,
+            "image_url_inputs": spec.vision,
             "audio_inputs": False,
             "pdf_inputs": False,
             "video_inputs": False,
@@ -123,7 +124,7 @@ class V2Dialect(Dialect):
             "tool_choice": spec.function_calling,
             "tool_call_streaming": spec.function_calling,
             "structured_output": spec.function_calling,
-            "reasoning_output": spec.reasoning,
+            "reasoning_output": spec.can_reason,
             "max_input_tokens": spec.context_tokens,
             **({"max_output_tokens": spec.max_output_tokens} if spec.max_output_tokens else {}),
         }
@@ -155,8 +156,16 @@ class V2Dialect(Dialect):
             params["tools"] = tools
             names = [t["function"]["name"] for t in tools]
             params["tool_choice"] = convert_tool_choice_v2(tool_choice, names)
+        if chat.thinking is not None:  # the client turns it into the family's switch
+            params.setdefault("thinking", chat.thinking)
+        if chat.web_search is not None:
+            params.setdefault("web_search", chat.web_search)
         params = {k: v for k, v in params.items() if v is not None}
-        v2_messages = convert_messages_v2(messages, system=system)
+        from .._protocol.models_v2 import family_hint
+
+        spec = family_hint(model_name)
+        interleaved = bool(spec and spec.interleaved)
+        v2_messages = convert_messages_v2(messages, system=system, interleaved=interleaved)
         options["model"] = model_name
         return Call(v2_messages, {**params, **options}, model_name)
 

@@ -38,10 +38,13 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model
 
 from .. import InvalidRequestError, Settings
 from .._protocol import wire
+from ._blocks import register as _register_blocks
 from ._call import result_from_chunks
 from ._dialect import ApiVersion, Dialect
 from ._dialect_v1 import V1Dialect
 from ._dialect_v2 import V2Dialect
+
+_register_blocks()  # message.content_blocks: standard reasoning, text + citations, tool calls
 
 if TYPE_CHECKING:
     from langchain_core.language_models.model_profile import ModelProfile
@@ -175,6 +178,17 @@ class QianfanChatEndpoint(BaseChatModel):
     ``appid`` and ``iam_base_url``...)."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """More body parameters sent on every call (``disable_search``, ``top_k``...)."""
+    thinking: bool | int | str | None = None
+    """v2: reasoning on or off (True/False), a budget in tokens, or an effort name
+    (``"low"`` ... ``"max"``), sent as the model family's switch (``enable_thinking``,
+    ``thinking_budget``, ``thinking: {"type": ...}``, ``reasoning_effort``). Unset: the
+    model's default. A raw switch in ``model_kwargs`` or per call wins. Reasoning comes back
+    as ``reasoning`` content blocks (``message.content_blocks``) and in
+    ``additional_kwargs["reasoning_content"]``."""
+    web_search: dict[str, Any] | None = None
+    """v2: the ``web_search`` option (``{"enable": True, "enable_trace": True,
+    "enable_citation": True, ...}``); results land in ``response_metadata["search_results"]``
+    and citations as ``citation`` annotations on the text block."""
 
     _client: ChatCompletion | None = PrivateAttr(default=None)
     _client_args: dict[str, Any] = PrivateAttr(default_factory=dict)
