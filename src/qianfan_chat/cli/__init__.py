@@ -1,4 +1,4 @@
-"""The ``qianfan-chat`` command line: ``chat``, ``batch`` and ``serve``.
+"""The ``qianfan-chat`` command line: ``chat``, ``batch``, ``models`` and ``serve``.
 
 Each command lives in its own module and is imported only when the CLI runs, so
 ``import qianfan_chat`` never loads click or rich.
@@ -36,10 +36,12 @@ else:
     def _register() -> None:
         from .batch import batch
         from .chat import chat
+        from .models import models
         from .serve import serve
 
         main.add_command(chat)
         main.add_command(batch)
         main.add_command(serve)
+        main.add_command(models)
 
     _register()
