@@ -268,6 +268,11 @@ class ChatCompletion:
         self._call_defaults = {
             k: v for k, v in (("thinking", thinking), ("web_search", web_search)) if v is not None
         }
+        if self._call_defaults and settings.version != 2:
+            raise InvalidRequestError(
+                "thinking" if thinking is not None else "web_search",
+                "is a v2 option: make the client with version=2 (a v2 API key or IAM keys)",
+            )
         _check_seconds("deadline", deadline)
         _check_seconds("event_timeout", event_timeout)
         self._deadline = deadline  # default overall bound of a call, seconds (None: none)

@@ -341,3 +341,15 @@ async def test_cost_in_cny(caller: Caller, v2: ChatCompletion) -> None:
     ) / 1000
     assert resp.completion.cost == expected
     assert qianfan_chat.cost_of("deepseek-v3", usage) is None  # no price known
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        pytest.param({"thinking": True}, id="thinking"),
+        pytest.param({"web_search": {"enable": True}}, id="search"),
+    ],
+)
+def test_v2_options_on_a_v1_client_are_refused(option: dict[str, Any]) -> None:
+    with pytest.raises(InvalidRequestError, match="v2 option"):
+        ChatCompletion(ak="ak", sk="sk", **option)

@@ -186,3 +186,10 @@ async def test_interleaved_model_sends_loop_reasoning(run: Runner, server: Local
         None,
         "think",
     ]
+
+
+async def test_search_status_is_not_answer_text(run: Runner, server: LocalServer) -> None:
+    llm = model(server, "ernie-4.5-turbo-128k", web_search={**SEARCH, "enable_status": True})
+    chunks = await run.stream(llm, "今天的新闻")
+    assert any(c.response_metadata.get("search_status") == "正在搜索" for c in chunks)
+    assert "正在搜索" not in whole(chunks).text

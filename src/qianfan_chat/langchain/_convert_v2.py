@@ -444,15 +444,21 @@ class StreamConverterV2:
         additional: dict[str, Any] = {}
         if delta.get("reasoning_content"):
             additional["reasoning_content"] = delta["reasoning_content"]
+        metadata: dict[str, Any] = {"model_provider": PROVIDER}
+        content = delta.get("content") or ""
+        status = search.status_of(body)
+        if status is not None:  # web search's "searching" signal: a status, not answer text
+            metadata["search_status"] = status
+            content = ""
         pieces = [self._piece(i, c) for i, c in enumerate(delta.get("tool_calls") or ())]
         self._note_choice(choice)
         if isinstance(usage, Mapping):
             self._usage = usage
         return AIMessageChunk(
-            content=delta.get("content") or "",
+            content=content,
             additional_kwargs=additional,
             tool_call_chunks=[p for p in pieces if p is not None],
-            response_metadata={"model_provider": PROVIDER},
+            response_metadata=metadata,
             id=self._reply_id,
         )
 
