@@ -109,7 +109,7 @@ def build_body(
         msgs = [
             dict(m) if isinstance(m, Mapping) and not isinstance(m, dict) else m for m in messages
         ]
-    body: dict[str, Any] = {"model": model, "messages": prepare_messages(model, msgs, stacklevel=7)}
+    body: dict[str, Any] = {"model": model, "messages": prepare_messages(model, msgs, stacklevel=8)}
     for key, value in params.items():
         if value is not None:
             body[key] = value
