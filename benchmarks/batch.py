@@ -95,12 +95,15 @@ def bench_rate(folder: Path, lines: int, workers: int) -> bool:
         source = write_input(folder / "a.jsonl", lines)
         out = folder / "a.out.jsonl"
         args = [str(source), "-o", str(out), "-w", str(workers), "--rpm", str(RPM_LIMIT)]
-        done, wall = run(server, *args, "--progress-every", "30")
+        done, wall = run(server, *args, "--progress-every", "20")
     records, torn = read_output(out)
     limited = [r for r in records if r["status"] != "ok" and str(r["error"]["code"]) in RATE_CODES]
     retried = sum(1 for r in records if (r.get("attempts") or 1) > 1)
     rate = len([r for r in records if r["status"] == "ok"]) / wall * 60
     print(f"  wall {wall:.1f} s, exit {done.returncode}, {retried} items needed a retry")
+    for line in done.stderr.splitlines():
+        if line.startswith(("batch: ", "achieved: ", "done: ")):
+            print(f"  | {line}")
     ok = check(
         "achieved rate (ok items / wall time)",
         f"{rate:.0f}/min",

@@ -177,60 +177,65 @@ def run(
     body = parse_params(params)
     if resume and output == "-":
         raise click.UsageError("--resume needs an output file (-o OUTPUT.jsonl)")
-    with _input_path(input_file) as path:
-        if not os.path.isfile(path):
-            raise click.BadParameter(f"no such file: {input_file}", param_hint="INPUT.jsonl")
-        recovered = engine.recover(output) if resume else engine.Recovered()
-        if recovered.rewritten:
-            click.echo(
-                f"resume: dropped {recovered.dropped_failed} failed and "
-                f"{recovered.dropped_torn} torn lines of {output}; "
-                f"{len(recovered.ok)} ok kept",
-                err=True,
-            )
-        with open(path, encoding="utf-8") as source:
-            found = engine.scan(source, recovered.ok)
-        for line in found.report():
-            click.echo(f"{input_file}: {line}", err=True)
-        if found.bad and not skip_bad_lines:
-            click.echo(
-                f"{found.bad} bad lines: nothing sent (--skip-bad-lines runs the rest)", err=True
-            )
-            sys.exit(2)
-        try:
-            client = ChatCompletion(
-                model=model,
-                endpoint=endpoint,
-                base_url=base_url,
-                request_per_minute=rpm or None,
-                token_per_minute=tpm or None,
-            )
-        except QianfanError as exc:
-            raise click.ClickException(str(exc)) from exc
-        stats = engine.Stats(total=found.todo, done_before=found.done_before)
-        writer = None if output == "-" else engine.LineWriter.open(output, append=resume)
-        try:
-            with (
-                open(path, encoding="utf-8") as source,
-                _progress(found.todo, progress_every) as (
-                    show,
-                    every,
-                ),
-            ):
-                options = engine.Options(
-                    workers=workers,
-                    params=body,
-                    system=system,
-                    grace=grace,
-                    progress_every=every,
-                    on_progress=show,
+    try:
+        with _input_path(input_file) as path:
+            if not os.path.isfile(path):
+                raise click.BadParameter(f"no such file: {input_file}", param_hint="INPUT.jsonl")
+            recovered = engine.recover(output) if resume else engine.Recovered()
+            if recovered.rewritten:
+                click.echo(
+                    f"resume: dropped {recovered.dropped_failed} failed and "
+                    f"{recovered.dropped_torn} torn lines of {output}; "
+                    f"{len(recovered.ok)} ok kept",
+                    err=True,
                 )
-                write = _stdout_writer if writer is None else writer.write
-                engine.run(client, engine.items(source, recovered.ok), write, stats, options)
-        finally:
-            if writer is not None:
-                writer.close()
-            client.close()
+            with open(path, encoding="utf-8") as source:
+                found = engine.scan(source, recovered.ok)
+            for line in found.report():
+                click.echo(f"{input_file}: {line}", err=True)
+            if found.bad and not skip_bad_lines:
+                click.echo(
+                    f"{found.bad} bad lines: nothing sent (--skip-bad-lines runs the rest)",
+                    err=True,
+                )
+                sys.exit(2)
+            try:
+                client = ChatCompletion(
+                    model=model,
+                    endpoint=endpoint,
+                    base_url=base_url,
+                    request_per_minute=rpm or None,
+                    token_per_minute=tpm or None,
+                )
+            except QianfanError as exc:
+                raise click.ClickException(str(exc)) from exc
+            stats = engine.Stats(total=found.todo, done_before=found.done_before)
+            writer = None if output == "-" else engine.LineWriter.open(output, append=resume)
+            try:
+                with (
+                    open(path, encoding="utf-8") as source,
+                    _progress(found.todo, progress_every) as (
+                        show,
+                        every,
+                    ),
+                ):
+                    options = engine.Options(
+                        workers=workers,
+                        params=body,
+                        system=system,
+                        grace=grace,
+                        progress_every=every,
+                        on_progress=show,
+                    )
+                    write = _stdout_writer if writer is None else writer.write
+                    engine.run(client, engine.items(source, recovered.ok), write, stats, options)
+            finally:
+                if writer is not None:
+                    writer.close()
+                client.close()
+    except KeyboardInterrupt:  # Ctrl-C before the run's own handler (while checking lines)
+        click.echo("interrupted: rerun with --resume to finish", err=True)
+        sys.exit(engine.EXIT_INTERRUPTED)
     for line in stats.summary(client.model):
         click.echo(line, err=True)
     if stats.interrupted:
