@@ -202,10 +202,17 @@ def stacks(base_url: str) -> dict[str, Any]:
         "client v2": client_v2,
     }
     try:  # what a LangChain user would pick for an OpenAI-compatible API: the v2 baseline
+        import openai
         from langchain_openai import ChatOpenAI
 
+        # Its own async client per round: langchain-openai's default one is cached for the
+        # process, and each round's ainvoke runs in a new event loop (asyncio.run).
         stacks["ChatOpenAI v2"] = ChatOpenAI(
-            model=V2_MODEL, base_url=base_url + "/v2", api_key=V2_KEY, max_retries=0
+            model=V2_MODEL,
+            base_url=base_url + "/v2",
+            api_key=V2_KEY,
+            max_retries=0,
+            http_async_client=openai.DefaultAsyncHttpxClient(),
         )
     except ImportError:
         print("(langchain-openai not installed: `make bench` installs it into .venv-bench)")
