@@ -51,6 +51,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import IO, Any
 
 from . import (
@@ -60,6 +61,7 @@ from . import (
     QianfanError,
     RateLimitError,
     ServerError,
+    cost_of,
 )
 
 DEFAULT_WORKERS = 8
@@ -77,9 +79,9 @@ EXIT_INTERRUPTED = 130
 
 _ITEM_KEYS = ("id", "custom_id", "messages", "prompt")
 
-# Price hook: model name -> (yuan per 1k prompt tokens, yuan per 1k completion tokens). The
-# library has no price table yet, so the summary says "cost: unknown"; fill this (or pass
-# ``prices=`` to :meth:`Stats.summary`) to have the cost computed.
+# Prices: model name -> (CNY per 1k prompt tokens, CNY per 1k completion tokens), over the
+# library's own (``qianfan_chat.cost_of``: a fetched /v2/models catalogue, else its built-in
+# table). A model priced by neither is counted as "unknown" in the summary.
 PRICES: dict[str, tuple[float, float]] = {}
 
 
@@ -376,6 +378,8 @@ class Stats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    cost: Decimal = Decimal(0)
+    cost_unknown: int = 0  # ok items whose model has no known price
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
     interrupted: bool = False
@@ -398,10 +402,15 @@ class Stats:
         left = self.total - self.finished
         return left / self.rate if self.rate > 0 else None
 
-    def count(self, record: Mapping[str, Any]) -> None:
+    def count(self, record: Mapping[str, Any], model: str | None = None) -> None:
         if record["status"] == "ok":
             self.ok += 1
             usage = record.get("usage") or {}
+            price = _price(model, usage) if isinstance(usage, Mapping) else None
+            if price is None:
+                self.cost_unknown += 1
+            else:
+                self.cost += price
             for name in ("prompt_tokens", "completion_tokens", "total_tokens"):
                 value = usage.get(name) if isinstance(usage, Mapping) else None
                 if isinstance(value, int):
@@ -417,19 +426,16 @@ class Stats:
             f"{self.rate * 60:.0f}/min, ETA {eta}, {self.total_tokens} tokens"
         )
 
-    def cost(self, model: str | None, prices: Mapping[str, tuple[float, float]]) -> float | None:
-        price = prices.get(model or "")
-        if price is None:
-            return None
-        return (self.prompt_tokens * price[0] + self.completion_tokens * price[1]) / 1000
+    def cost_line(self) -> str:
+        if self.ok and self.cost_unknown == self.ok:
+            return "cost: unknown (no price for the model)"
+        unknown = f" (+ {self.cost_unknown} items of unknown price)" if self.cost_unknown else ""
+        return f"cost: {self.cost:.4f} CNY{unknown}"
 
-    def summary(
-        self, model: str | None = None, prices: Mapping[str, tuple[float, float]] | None = None
-    ) -> list[str]:
+    def summary(self) -> list[str]:
         minutes = self.elapsed / 60
         rpm = self.finished / minutes if minutes > 0 else 0.0
         tpm = self.total_tokens / minutes if minutes > 0 else 0.0
-        cost = self.cost(model, PRICES if prices is None else prices)
         lines = [
             f"done: {self.ok} ok, {self.failed} failed"
             + (f" ({self.done_before} ok before this run)" if self.done_before else "")
@@ -441,11 +447,21 @@ class Stats:
         lines += [
             f"tokens: {self.total_tokens} ({self.prompt_tokens} prompt, "
             f"{self.completion_tokens} completion)",
-            "cost: unknown" if cost is None else f"cost: {cost:.4f} yuan",
+            self.cost_line(),
             f"wall time: {_duration(self.elapsed)}",
             f"achieved: {rpm:.0f} RPM, {tpm:.0f} TPM",
         ]
         return lines
+
+
+def _price(model: str | None, usage: Mapping[str, Any]) -> Decimal | None:
+    if not model:
+        return None
+    own = PRICES.get(model)
+    if own is not None:
+        prompt, completion = usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0
+        return (Decimal(str(own[0])) * prompt + Decimal(str(own[1])) * completion) / 1000
+    return cost_of(model, usage)
 
 
 def _duration(seconds: float) -> str:
@@ -489,8 +505,17 @@ def _call_args(item: Item, options: Options, version: int) -> tuple[list[Any], d
     return messages, params
 
 
-async def _one(client: ChatCompletion, item: Item, options: Options) -> dict[str, Any]:
+async def _one(
+    client: ChatCompletion, item: Item, options: Options
+) -> tuple[dict[str, Any], str | None]:
     messages, params = _call_args(item, options, client.version)
+    model = params.get("model") or client.model
+    return await _call(client, item, messages, params), model
+
+
+async def _call(
+    client: ChatCompletion, item: Item, messages: list[Any], params: dict[str, Any]
+) -> dict[str, Any]:
     try:
         reply = await client.ado(messages, **params)
     except QianfanError as exc:
@@ -540,8 +565,8 @@ async def arun(
         for task in done:
             if task in inflight:
                 seq = inflight.pop(task)
-                finished[seq] = task.result()
-                stats.count(finished[seq])
+                finished[seq], model = task.result()
+                stats.count(finished[seq], model)
 
     def flush(*, all_: bool = False) -> None:
         nonlocal written

@@ -435,3 +435,24 @@ def test_stdin_in_stdout_out(cli: CliRunner, version: int) -> None:
     result = cli.invoke(main, ["batch", "run", "-", *model_args(version)], input="你好\n再见\n")
     assert result.exit_code == 0, result.output
     assert [json.loads(x)["id"] for x in result.stdout.splitlines()] == [1, 2]
+
+
+@pytest.mark.parametrize(("priced", "shown"), [(False, "cost: unknown"), (True, "cost: 0.")])
+def test_cost_when_the_price_is_known(
+    cli: CliRunner,
+    tmp_path: Path,
+    version: int,
+    monkeypatch: pytest.MonkeyPatch,
+    priced: bool,
+    shown: str,
+) -> None:
+    model = V2_MODEL if version == 2 else "ERNIE-Bot"
+    if priced:  # the hook over the library's prices (qianfan_chat.cost_of)
+        monkeypatch.setitem(batchrun.PRICES, model, (0.8, 2.0))
+    source = write_lines(tmp_path / "in.jsonl", ["a", "b"])
+    args = ["batch", "run", str(source), "-o", str(tmp_path / "o.jsonl"), "--model", model]
+    result = cli.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("cost: ")]
+    assert line.startswith(shown)
+    assert line.endswith("CNY") == priced

@@ -236,7 +236,7 @@ def run(
     except KeyboardInterrupt:  # Ctrl-C before the run's own handler (while checking lines)
         click.echo("interrupted: rerun with --resume to finish", err=True)
         sys.exit(engine.EXIT_INTERRUPTED)
-    for line in stats.summary(client.model):
+    for line in stats.summary():
         click.echo(line, err=True)
     if stats.interrupted:
         click.echo("interrupted: rerun with --resume to finish", err=True)
