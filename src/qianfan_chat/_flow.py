@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from . import _v1, _v2, _wire
 from ._auth import SharedTokens, TokenKind
 from ._config import ApiVersion, Secret, Settings
-from ._errors import APIError, APITimeoutError, CredentialsError, QianfanError, TokenRejectedError
+from ._errors import (
+    APIError,
+    APITimeoutError,
+    CredentialsError,
+    QianfanError,
+    RateLimitError,
+    TokenRejectedError,
+)
 from ._protocol import wire
 from ._response import QfResponse
 from ._retry import MAX_RETRY_AFTER, RetryPolicy, is_retryable, retry_after_seconds
@@ -92,8 +99,11 @@ class Sleep:
 
 @dataclass(frozen=True, slots=True)
 class Acquire:
-    """Wait for the client's own rate limits (``query_per_second``, ``request_per_minute``,
-    ``token_per_minute``) to admit one attempt of about ``tokens`` prompt tokens."""
+    """Wait for the budget's rate limits (``query_per_second``, ``request_per_minute``,
+    ``token_per_minute``, set or learned) to admit one attempt of about ``tokens`` prompt
+    tokens. Yielded only while the throttle is active; the flow feeds it what the server
+    says through two pure calls, ``observe(headers)`` after every reply and
+    ``limited(code, headers)`` after a rate-limit refusal, before the retry decision."""
 
     throttle: Throttle
     tokens: int
@@ -265,11 +275,15 @@ def call_flow(spec: CallSpec) -> Generator[Action, Any, Any]:
             if remaining <= 0:
                 raise deadline_error(attempts - 1) from error
             timeout = min(timeout, remaining)
+        throttle = spec.throttle
+        acquired = False
         try:
-            if spec.throttle is not None:
-                yield Acquire(spec.throttle, spec.estimate)
             if plan.source is not None:
                 token = yield GetToken(plan.source, timeout, stale)
+            # Right before the send (after any token fetch), so the slot is used at once.
+            if throttle is not None and throttle.active:
+                yield Acquire(throttle, spec.estimate)
+                acquired = True
             params, headers = _authorize(plan, spec, token)
             send = Send(
                 spec.method,
@@ -282,6 +296,8 @@ def call_flow(spec: CallSpec) -> Generator[Action, Any, Any]:
                 deadline,
             )
             response = yield send
+            if throttle is not None:
+                throttle.observe(response.headers)
             statistic = {
                 "attempts": attempts,
                 "request_latency": time.perf_counter() - attempt_started,
@@ -300,13 +316,16 @@ def call_flow(spec: CallSpec) -> Generator[Action, Any, Any]:
             if spec.raw:
                 return raw_reply(response)
             result = reply(response, statistic, send)
-            if spec.throttle is not None:
+            if acquired:
+                assert throttle is not None
                 usage = result.body.get("usage")
                 total = usage.get("total_tokens") if isinstance(usage, Mapping) else None
                 if isinstance(total, int) and not isinstance(total, bool):
-                    spec.throttle.settle(spec.estimate, total)
+                    throttle.settle(spec.estimate, total)
             return result
         except APIError as exc:
+            if isinstance(exc, RateLimitError) and throttle is not None:
+                throttle.limited(exc.error_code, exc.headers)  # slow down before the retry
             # The fetched token was rejected: fetch a new one, once, and resend.
             if isinstance(exc, TokenRejectedError) and plan.source is not None and not refreshed:
                 refreshed, stale = True, token  # refresh once and resend, not a retry
