@@ -15,7 +15,15 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -76,6 +84,10 @@ class UnsupportedOptionWarning(UserWarning):
     sent to the server)."""
 
 
+# The largest whole (non-stream) reply read: far above anything Qianfan sends (chat replies are
+# kilobytes), so a broken or hostile peer cannot make the client buffer gigabytes.
+MAX_REPLY_BYTES = 64 * 1024 * 1024
+
 # Settings fixed at construction: assigning one later would be half-applied (auth plan, model
 # route and pools are built from them), so it is refused.
 _FIXED = frozenset(
@@ -125,14 +137,61 @@ class _Received:
         self.content = content
 
 
-def _read_by(deadline: float, pieces: Iterable[bytes]) -> bytes:
-    """Every piece of a body, or :class:`APITimeoutError` once ``deadline`` has passed."""
+def _too_large(status: int, headers: Mapping[str, str]) -> APIError:
+    return APIError(
+        f"the reply is larger than the client's cap of {MAX_REPLY_BYTES} bytes",
+        status_code=status,
+        headers=headers,
+    )
+
+
+def _read_body(
+    status: int, headers: Mapping[str, str], pieces: Iterable[bytes], deadline: float | None
+) -> bytes:
+    """A whole (non-stream) reply body: :class:`APIError` past ``MAX_REPLY_BYTES`` (by
+    ``Content-Length`` before reading, else by counting), :class:`APITimeoutError` once the
+    call's ``deadline`` has passed."""
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
+        raise _too_large(status, headers)
     chunks = []
+    size = 0
     for piece in pieces:
+        size += len(piece)
+        if size > MAX_REPLY_BYTES:
+            raise _too_large(status, headers)
         chunks.append(piece)
-        if time.monotonic() > deadline:
+        if deadline is not None and time.monotonic() > deadline:
             raise deadline_error(1)
     return b"".join(chunks)
+
+
+async def _aexchange(opening: Any, action: Send) -> httpx.Response | _Received:
+    """Open the response; a stream is returned open, a whole body read with the caps of
+    :func:`_read_body`."""
+    response: httpx.Response = await opening
+    if action.stream:
+        return response
+    try:
+        pieces = [piece async for piece in _capped(response, action.deadline)]
+    finally:
+        await response.aclose()
+    return _Received(response.status_code, response.headers, b"".join(pieces))
+
+
+async def _capped(response: httpx.Response, deadline: float | None) -> AsyncIterator[bytes]:
+    status, headers = response.status_code, response.headers
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
+        raise _too_large(status, headers)
+    size = 0
+    async for piece in response.aiter_bytes():
+        size += len(piece)
+        if size > MAX_REPLY_BYTES:
+            raise _too_large(status, headers)
+        yield piece
+        if deadline is not None and time.monotonic() > deadline:
+            raise deadline_error(1)
 
 
 def _is_event_stream(response: httpx.Response) -> bool:
@@ -532,12 +591,18 @@ class ChatCompletion:
         )
         logger.debug("%s %s", action.method, redact(str(request.url)))
         try:
-            if action.deadline is None or action.stream:
-                return client.send(request, stream=action.stream)
-            # A deadline: read the body piece by piece, so a peer that drips it is cut off.
+            if action.stream:
+                return client.send(request, stream=True)
+            # The body is read piece by piece: bounded (MAX_REPLY_BYTES), and cut off at the
+            # call's deadline when a peer drips it.
             response = client.send(request, stream=True)
             try:
-                content = _read_by(action.deadline, response.iter_bytes())
+                content = _read_body(
+                    response.status_code,
+                    response.headers,
+                    response.iter_bytes(),
+                    action.deadline,
+                )
             finally:
                 response.close()
         except httpx.HTTPError as exc:
@@ -791,66 +856,47 @@ class ChatCompletion:
         with self._lock:
             self._async_clients.pop(loop, None)
 
-    async def _asend(self, action: Send) -> httpx.Response:
+    async def _asend(self, action: Send) -> httpx.Response | _Received:
         direct = self._direct_sender()
+        opening: Any
         if direct is not None:
-            return await self._asend_direct(direct, action)
-        client = self._async_client()
-        request = client.build_request(
-            action.method,
-            action.url,
-            params=action.params,
-            headers=action.headers,
-            content=action.content,
-            timeout=action.timeout,
-        )
-        logger.debug("%s %s", action.method, redact(str(request.url)))
-        if action.deadline is None:
-            try:
-                return await client.send(request, stream=action.stream)
-            except httpx.HTTPError as exc:
-                raise _connection_error(exc) from exc
-        import asyncio
+            if logger.isEnabledFor(logging.DEBUG):
+                url = httpx.URL(action.url, params=action.params)
+                logger.debug("%s %s", action.method, redact(str(url)))
+            # Always opened as a stream: a whole body is then read here, bounded.
+            opening = direct.send(
+                action.method,
+                action.url,
+                action.params,
+                action.headers,
+                action.content,
+                action.timeout,
+                True,
+            )
+        else:
+            client = self._async_client()
+            request = client.build_request(
+                action.method,
+                action.url,
+                params=action.params,
+                headers=action.headers,
+                content=action.content,
+                timeout=action.timeout,
+            )
+            logger.debug("%s %s", action.method, redact(str(request.url)))
+            opening = client.send(request, stream=True)
+        exchange = _aexchange(opening, action)
+        import asyncio  # loaded already: this is the async path
 
         try:
+            if action.deadline is None:
+                return await exchange
             # The whole exchange (a stream: up to its headers) within the deadline.
-            return await asyncio.wait_for(
-                client.send(request, stream=action.stream),
-                max(action.deadline - time.monotonic(), 0.0),
-            )
-        except asyncio.TimeoutError:
-            raise deadline_error(1) from None
+            return await asyncio.wait_for(exchange, max(action.deadline - time.monotonic(), 0.0))
         except httpx.HTTPError as exc:
             raise _connection_error(exc) from exc
-
-    async def _asend_direct(self, direct: DirectSender, action: Send) -> httpx.Response:
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "%s %s", action.method, redact(str(httpx.URL(action.url, params=action.params)))
-            )
-        sending = direct.send(
-            action.method,
-            action.url,
-            action.params,
-            action.headers,
-            action.content,
-            action.timeout,
-            action.stream,
-        )
-        if action.deadline is None:
-            try:
-                return await sending
-            except httpx.HTTPError as exc:
-                raise _connection_error(exc) from exc
-        import asyncio
-
-        try:
-            # The whole exchange (a stream: up to its headers) within the deadline.
-            return await asyncio.wait_for(sending, max(action.deadline - time.monotonic(), 0.0))
         except asyncio.TimeoutError:
             raise deadline_error(1) from None
-        except httpx.HTTPError as exc:
-            raise _connection_error(exc) from exc
 
     async def _aperform(self, action: Any) -> Any:
         if isinstance(action, Send):
