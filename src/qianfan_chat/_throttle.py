@@ -483,7 +483,8 @@ class Throttle:
 
     def limited(self, code: int | str | None, headers: Mapping[str, str]) -> None:
         """The server refused a call for a rate limit (HTTP 429, codes 18 / 336501 / 336502 /
-        ``*_rate_limit_exceeded``): halve the refused kind's limits (at most once a second),
+        ``*_rate_limit_exceeded``): halve the refused kind's limits (at most once a second;
+        not when the caller set that kind's limit: then only the pause),
         pause for the server's ``Retry-After`` or reset time (else :data:`DEFAULT_PAUSE`),
         and start enforcing (learned limits included)."""
         if not self.learn:
@@ -495,12 +496,20 @@ class Throttle:
             now = self._clock()
             self._refused_at = now
             self._paused_until = max(self._paused_until, now + pause)
-            if now - self._cut_at[kind] >= CUT_INTERVAL:
+            # A limit the caller set is the account's: a refusal under it is the edge of a
+            # window (the server counts an admission a hop later), so the pause is enough;
+            # halving it would cost a batch a fifth of its rate. Unknown limits are halved.
+            if not self._set_by_caller(kind) and now - self._cut_at[kind] >= CUT_INTERVAL:
                 scale = max(MIN_SCALE, self._scaled(kind, now) * DECREASE)
                 self._cut_at[kind], self._cut_scale[kind] = now, scale
             if self._budget is None:
                 self._budget = self._make_budget(*self._effective(now))
             self._apply(now)
+
+    def _set_by_caller(self, kind: str) -> bool:
+        if kind == "tokens":
+            return self._token_per_minute is not None
+        return self._request_per_minute is not None or self._query_per_second is not None
 
     def _scaled(self, kind: str, now: float) -> float:
         recovered = self._cut_scale[kind] + (now - self._cut_at[kind]) * RECOVERY

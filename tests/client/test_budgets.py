@@ -111,15 +111,18 @@ def test_explicit_limits_are_a_ceiling_and_stay() -> None:
     throttle = fake.throttle(request_per_minute=100, token_per_minute=10**6)
     throttle.observe(LOWER)  # learned, not in force before a refusal
     assert throttle.limits() == {"qps": None, "rpm": 100, "tpm": 10**6}
-    throttle.limited(336502, {})  # now the server's 300,000 TPM holds, halved
-    assert throttle.limits() == {"qps": None, "rpm": 100, "tpm": 150_000}
+    # Now the server's 300,000 TPM holds (the lower one); a limit the caller set is not halved:
+    # a refusal under it is a window's edge, and the pause is the answer.
+    throttle.limited(336502, {})
+    assert throttle.limits() == {"qps": None, "rpm": 100, "tpm": 300_000}
     fake.now += 120
     throttle.acquire(1)
     assert throttle.limits() == {"qps": None, "rpm": 100, "tpm": 10**6}  # calm: explicit only
     throttle.observe(LOWER)
     assert throttle.limits()["rpm"] == 100
     throttle.limited(336501, {})
-    assert throttle.limits()["rpm"] == 50
+    assert throttle.limits()["rpm"] == 100  # set by the caller: paused, not halved
+    assert not Throttle(learn=True).limits()["rpm"]  # (control: nothing set, nothing known)
     fake.now += 120
     throttle.acquire(1)
     assert throttle.active
