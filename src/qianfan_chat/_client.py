@@ -55,7 +55,7 @@ from ._flow import (
 from ._logging import install_redaction, logger, redact
 from ._response import QfResponse
 from ._retry import RetryPolicy
-from ._stream import AsyncChatStream, ChatStream
+from ._stream import AsyncChatStream, ChatStream, ContinuedAsyncChatStream, ContinuedChatStream
 
 if TYPE_CHECKING:
     import asyncio
@@ -445,12 +445,7 @@ class ChatCompletion:
         _check_seconds("event_timeout", event_timeout)
         ends = None if deadline is None else time.monotonic() + deadline
         msgs, body_params = self._sdk_options(messages, params, model, endpoint, truncate)
-        if continue_prompt is not None and stream:
-            warnings.warn(
-                "auto_concat_truncate is not implemented for streams; the stream is not continued",
-                UnsupportedOptionWarning,
-                stacklevel=4,
-            )
+        if stream:  # a stream is continued as it is read (do/ado wrap it)
             continue_prompt = None
 
         def spec(conversation: Any) -> CallSpec:
@@ -747,12 +742,16 @@ class ChatCompletion:
         options are named in an :class:`UnsupportedOptionWarning` and not sent. Invalid
         messages or parameters raise :class:`InvalidRequestError` before any request.
         """
-        result: QfResponse | ChatStream = self._drive(
-            self._calls(
-                messages,
+        streaming = self._stream if stream is None else stream
+        if streaming and auto_concat_truncate and not isinstance(messages, str | bytes | Mapping):
+            messages = list(messages)  # read again by each continuation
+
+        def calls(conversation: Any) -> Generator[CallSpec, Any, Any]:
+            return self._calls(
+                conversation,
                 model=model,
                 endpoint=endpoint,
-                stream=self._stream if stream is None else stream,
+                stream=streaming,
                 retry_count=retry_count,
                 request_timeout=request_timeout,
                 request_id=request_id,
@@ -763,7 +762,13 @@ class ChatCompletion:
                 event_timeout=self._event_timeout if event_timeout is None else event_timeout,
                 params=params,
             )
-        )
+
+        result: QfResponse | ChatStream = self._drive(calls(messages))
+        if isinstance(result, ChatStream) and auto_concat_truncate:
+            turns = _Continuation(messages, truncated_continue_prompt)
+            return ContinuedChatStream(
+                result, lambda piece: self._drive(calls(turns.next(piece))), MAX_CONTINUATIONS
+            )
         return result
 
     def _drive(self, calls: Generator[CallSpec, Any, Any]) -> Any:
@@ -1027,28 +1032,44 @@ class ChatCompletion:
     ) -> QfResponse | AsyncChatStream:
         """The async :meth:`do` (same arguments); with ``stream=True``, an
         :class:`AsyncChatStream`."""
-        calls = self._calls(
-            messages,
-            model=model,
-            endpoint=endpoint,
-            stream=self._stream if stream is None else stream,
-            retry_count=retry_count,
-            request_timeout=request_timeout,
-            request_id=request_id,
-            backoff_factor=backoff_factor,
-            continue_prompt=truncated_continue_prompt if auto_concat_truncate else None,
-            truncate=truncate_overlong_msgs,
-            deadline=self._deadline if deadline is None else deadline,
-            event_timeout=self._event_timeout if event_timeout is None else event_timeout,
-            params=params,
-        )
-        value: Any = None
-        while True:
-            try:
-                spec = calls.send(value)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            value = await self._arun(spec)
+        streaming = self._stream if stream is None else stream
+        if streaming and auto_concat_truncate and not isinstance(messages, str | bytes | Mapping):
+            messages = list(messages)  # read again by each continuation
+
+        async def run(conversation: Any) -> Any:
+            calls = self._calls(
+                conversation,
+                model=model,
+                endpoint=endpoint,
+                stream=streaming,
+                retry_count=retry_count,
+                request_timeout=request_timeout,
+                request_id=request_id,
+                backoff_factor=backoff_factor,
+                continue_prompt=truncated_continue_prompt if auto_concat_truncate else None,
+                truncate=truncate_overlong_msgs,
+                deadline=self._deadline if deadline is None else deadline,
+                event_timeout=self._event_timeout if event_timeout is None else event_timeout,
+                params=params,
+            )
+            value: Any = None
+            while True:
+                try:
+                    spec = calls.send(value)
+                except StopIteration as stop:
+                    return stop.value
+                value = await self._arun(spec)
+
+        result: QfResponse | AsyncChatStream = await run(messages)
+        if isinstance(result, AsyncChatStream) and auto_concat_truncate:
+            turns = _Continuation(messages, truncated_continue_prompt)
+
+            async def follow(piece: str) -> AsyncChatStream:
+                stream: AsyncChatStream = await run(turns.next(piece))
+                return stream
+
+            return ContinuedAsyncChatStream(result, follow, MAX_CONTINUATIONS)
+        return result
 
     async def abatch_do(
         self,
@@ -1205,6 +1226,22 @@ def _check_seconds(name: str, value: float | None) -> None:
         isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1e9
     ):
         raise InvalidRequestError(name, f"must be a positive number of seconds, got {value!r}")
+
+
+class _Continuation:
+    """The conversation of a stream's next continuation: the caller's messages, then each
+    piece received and the continue prompt (``auto_concat_truncate``)."""
+
+    def __init__(self, messages: Any, prompt: str) -> None:
+        self.messages = list(messages)
+        self.prompt = prompt
+
+    def next(self, piece: str) -> list[Any]:
+        self.messages += [
+            {"role": "assistant", "content": piece},
+            {"role": "user", "content": self.prompt},
+        ]
+        return list(self.messages)
 
 
 def _is_truncated(body: Mapping[str, Any]) -> bool:

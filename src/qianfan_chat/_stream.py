@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -508,3 +508,106 @@ class AsyncChatStream(_StreamBase, AsyncIterator[QfResponse]):
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+def is_truncated_chunk(body: Mapping[str, Any]) -> bool:
+    """A stream's last chunk says the reply was cut at the output limit (v1 ``is_truncated``,
+    v2 the first choice's ``finish_reason: "length"``)."""
+    choices = body.get("choices")
+    if isinstance(choices, list):
+        return (
+            bool(choices)
+            and isinstance(choices[0], dict)
+            and (choices[0].get("finish_reason") == "length")
+        )
+    return body.get("is_truncated") is True
+
+
+class ContinuedChatStream(ChatStream):
+    """``auto_concat_truncate`` on a stream (Baidu's SDK): while a stream's reply ends
+    truncated, ``follow(text)`` opens the next one (the conversation goes on with that text
+    and the continue prompt) and its chunks follow, at most ``limit`` times. Every property
+    is the current stream's, but ``text``, which joins them all."""
+
+    def __init__(self, first: ChatStream, follow: Callable[[str], ChatStream], limit: int):
+        self._current = first
+        self._follow = follow
+        self._left = limit
+        self._before: list[str] = []
+        self._last: QfResponse | None = None
+
+    @property
+    def _response(self) -> Any:  # type: ignore[override]
+        return self._current._response
+
+    @property
+    def _state(self) -> StreamState:  # type: ignore[override]
+        return self._current._state
+
+    @property
+    def text(self) -> str:
+        return "".join(self._before) + self._current.text
+
+    def __next__(self) -> QfResponse:
+        while True:
+            try:
+                self._last = next(self._current)
+                return self._last
+            except StopIteration:
+                last = self._last
+                if self._left <= 0 or last is None or not is_truncated_chunk(last.body):
+                    raise
+                self._left -= 1
+                piece = self._current.text
+                self._before.append(piece)
+                self._last = None
+                self._current = self._follow(piece)
+
+    def close(self) -> None:
+        self._current.close()
+
+
+class ContinuedAsyncChatStream(AsyncChatStream):
+    """The async :class:`ContinuedChatStream`."""
+
+    def __init__(
+        self,
+        first: AsyncChatStream,
+        follow: Callable[[str], Awaitable[AsyncChatStream]],
+        limit: int,
+    ):
+        self._current = first
+        self._follow = follow
+        self._left = limit
+        self._before: list[str] = []
+        self._last: QfResponse | None = None
+
+    @property
+    def _response(self) -> Any:  # type: ignore[override]
+        return self._current._response
+
+    @property
+    def _state(self) -> StreamState:  # type: ignore[override]
+        return self._current._state
+
+    @property
+    def text(self) -> str:
+        return "".join(self._before) + self._current.text
+
+    async def __anext__(self) -> QfResponse:
+        while True:
+            try:
+                self._last = await self._current.__anext__()
+                return self._last
+            except StopAsyncIteration:
+                last = self._last
+                if self._left <= 0 or last is None or not is_truncated_chunk(last.body):
+                    raise
+                self._left -= 1
+                piece = self._current.text
+                self._before.append(piece)
+                self._last = None
+                self._current = await self._follow(piece)
+
+    async def aclose(self) -> None:
+        await self._current.aclose()

@@ -251,6 +251,26 @@ PROGRAMS: dict[str, str] = {
             auto_concat_truncate=True, truncated_continue_prompt="继续")
         assert resp["result"] == "前半段。后半段。", resp["result"]
     """,
+    "auto-concat-truncate-stream": """
+        import qianfan_chat as qianfan
+        stream = qianfan.ChatCompletion().do(
+            messages=[{"role": "user", "content": "trigger-truncated"}],
+            stream=True, auto_concat_truncate=True)
+        pieces = [r["result"] for r in stream]
+        assert "".join(pieces) == "前半段。后半段。" == stream.text, pieces
+    """,
+    "auto-concat-truncate-stream-async": """
+        import asyncio
+        import qianfan_chat as qianfan
+        async def main():
+            chat = qianfan.ChatCompletion(version="2", model="ernie-3.5-8k", api_key=V2_KEY)
+            stream = await chat.ado(
+                messages=[{"role": "user", "content": "trigger-truncated"}],
+                stream=True, auto_concat_truncate=True)
+            text = "".join([r["choices"][0]["delta"].get("content") or "" async for r in stream])
+            assert text == "前半段。后半段。" == stream.text, text
+        asyncio.run(main())
+    """,
     "adapt-openai-and-show-latency": """
         import qianfan_chat as qianfan
         resp = qianfan.ChatCompletion().do(
