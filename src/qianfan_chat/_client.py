@@ -742,6 +742,50 @@ class ChatCompletion:
         options are named in an :class:`UnsupportedOptionWarning` and not sent. Invalid
         messages or parameters raise :class:`InvalidRequestError` before any request.
         """
+        messages, calls = self._planner(
+            messages,
+            model,
+            endpoint,
+            stream,
+            retry_count,
+            request_timeout,
+            request_id,
+            backoff_factor,
+            auto_concat_truncate,
+            truncated_continue_prompt,
+            truncate_overlong_msgs,
+            deadline,
+            event_timeout,
+            params,
+        )
+        result: QfResponse | ChatStream = self._drive(calls(messages))
+        if isinstance(result, ChatStream) and auto_concat_truncate:
+            turns = _Continuation(messages, truncated_continue_prompt)
+            return ContinuedChatStream(
+                result, lambda piece: self._drive(calls(turns.next(piece))), MAX_CONTINUATIONS
+            )
+        return result
+
+    def _planner(
+        self,
+        messages: Iterable[Mapping[str, Any]],
+        model: str | None,
+        endpoint: str | None,
+        stream: bool | None,
+        retry_count: int | None,
+        request_timeout: float | None,
+        request_id: str | None,
+        backoff_factor: float | None,
+        auto_concat_truncate: bool,
+        truncated_continue_prompt: str,
+        truncate_overlong_msgs: bool,
+        deadline: float | None,
+        event_timeout: float | None,
+        params: Mapping[str, Any],
+    ) -> tuple[Any, Callable[[Any], Generator[CallSpec, Any, Any]]]:
+        """What ``do`` and ``ado`` share: the messages (a list when a continued stream must
+        read them again) and the calls one conversation makes (:meth:`_calls`), the options
+        resolved against the constructor's."""
         streaming = self._stream if stream is None else stream
         if streaming and auto_concat_truncate and not isinstance(messages, str | bytes | Mapping):
             messages = list(messages)  # read again by each continuation
@@ -763,13 +807,16 @@ class ChatCompletion:
                 params=params,
             )
 
-        result: QfResponse | ChatStream = self._drive(calls(messages))
-        if isinstance(result, ChatStream) and auto_concat_truncate:
-            turns = _Continuation(messages, truncated_continue_prompt)
-            return ContinuedChatStream(
-                result, lambda piece: self._drive(calls(turns.next(piece))), MAX_CONTINUATIONS
-            )
-        return result
+        return messages, calls
+
+    async def _adrive(self, calls: Generator[CallSpec, Any, Any]) -> Any:
+        value: Any = None
+        while True:
+            try:
+                spec = calls.send(value)
+            except StopIteration as stop:
+                return stop.value
+            value = await self._arun(spec)
 
     def _drive(self, calls: Generator[CallSpec, Any, Any]) -> Any:
         value: Any = None
@@ -1032,40 +1079,28 @@ class ChatCompletion:
     ) -> QfResponse | AsyncChatStream:
         """The async :meth:`do` (same arguments); with ``stream=True``, an
         :class:`AsyncChatStream`."""
-        streaming = self._stream if stream is None else stream
-        if streaming and auto_concat_truncate and not isinstance(messages, str | bytes | Mapping):
-            messages = list(messages)  # read again by each continuation
-
-        async def run(conversation: Any) -> Any:
-            calls = self._calls(
-                conversation,
-                model=model,
-                endpoint=endpoint,
-                stream=streaming,
-                retry_count=retry_count,
-                request_timeout=request_timeout,
-                request_id=request_id,
-                backoff_factor=backoff_factor,
-                continue_prompt=truncated_continue_prompt if auto_concat_truncate else None,
-                truncate=truncate_overlong_msgs,
-                deadline=self._deadline if deadline is None else deadline,
-                event_timeout=self._event_timeout if event_timeout is None else event_timeout,
-                params=params,
-            )
-            value: Any = None
-            while True:
-                try:
-                    spec = calls.send(value)
-                except StopIteration as stop:
-                    return stop.value
-                value = await self._arun(spec)
-
-        result: QfResponse | AsyncChatStream = await run(messages)
+        messages, calls = self._planner(
+            messages,
+            model,
+            endpoint,
+            stream,
+            retry_count,
+            request_timeout,
+            request_id,
+            backoff_factor,
+            auto_concat_truncate,
+            truncated_continue_prompt,
+            truncate_overlong_msgs,
+            deadline,
+            event_timeout,
+            params,
+        )
+        result: QfResponse | AsyncChatStream = await self._adrive(calls(messages))
         if isinstance(result, AsyncChatStream) and auto_concat_truncate:
             turns = _Continuation(messages, truncated_continue_prompt)
 
             async def follow(piece: str) -> AsyncChatStream:
-                stream: AsyncChatStream = await run(turns.next(piece))
+                stream: AsyncChatStream = await self._adrive(calls(turns.next(piece)))
                 return stream
 
             return ContinuedAsyncChatStream(result, follow, MAX_CONTINUATIONS)

@@ -523,30 +523,52 @@ def is_truncated_chunk(body: Mapping[str, Any]) -> bool:
     return body.get("is_truncated") is True
 
 
-class ContinuedChatStream(ChatStream):
+class _Continued:
+    """What the sync and async continued streams share: every property is the current
+    stream's, but ``text``, which joins them all; and when to open the next one."""
+
+    _current: Any
+    _before: list[str]
+    _last: QfResponse | None
+    _left: int
+
+    @property
+    def _response(self) -> Any:
+        return self._current._response
+
+    @property
+    def _state(self) -> StreamState:
+        return self._current._state  # type: ignore[no-any-return]
+
+    @property
+    def text(self) -> str:
+        current: str = self._current.text
+        return "".join(self._before) + current
+
+    def _next_piece(self) -> str | None:
+        """The current stream is over: its text if the reply goes on (it ended truncated,
+        and continuations are left), else None."""
+        last = self._last
+        if self._left <= 0 or last is None or not is_truncated_chunk(last.body):
+            return None
+        self._left -= 1
+        piece: str = self._current.text
+        self._before.append(piece)
+        self._last = None
+        return piece
+
+
+class ContinuedChatStream(_Continued, ChatStream):  # type: ignore[misc,override]
     """``auto_concat_truncate`` on a stream (Baidu's SDK): while a stream's reply ends
     truncated, ``follow(text)`` opens the next one (the conversation goes on with that text
-    and the continue prompt) and its chunks follow, at most ``limit`` times. Every property
-    is the current stream's, but ``text``, which joins them all."""
+    and the continue prompt) and its chunks follow, at most ``limit`` times."""
 
     def __init__(self, first: ChatStream, follow: Callable[[str], ChatStream], limit: int):
         self._current = first
         self._follow = follow
         self._left = limit
-        self._before: list[str] = []
-        self._last: QfResponse | None = None
-
-    @property
-    def _response(self) -> Any:  # type: ignore[override]
-        return self._current._response
-
-    @property
-    def _state(self) -> StreamState:  # type: ignore[override]
-        return self._current._state
-
-    @property
-    def text(self) -> str:
-        return "".join(self._before) + self._current.text
+        self._before = []
+        self._last = None
 
     def __next__(self) -> QfResponse:
         while True:
@@ -554,20 +576,16 @@ class ContinuedChatStream(ChatStream):
                 self._last = next(self._current)
                 return self._last
             except StopIteration:
-                last = self._last
-                if self._left <= 0 or last is None or not is_truncated_chunk(last.body):
+                piece = self._next_piece()
+                if piece is None:
                     raise
-                self._left -= 1
-                piece = self._current.text
-                self._before.append(piece)
-                self._last = None
                 self._current = self._follow(piece)
 
     def close(self) -> None:
         self._current.close()
 
 
-class ContinuedAsyncChatStream(AsyncChatStream):
+class ContinuedAsyncChatStream(_Continued, AsyncChatStream):  # type: ignore[misc,override]
     """The async :class:`ContinuedChatStream`."""
 
     def __init__(
@@ -579,20 +597,8 @@ class ContinuedAsyncChatStream(AsyncChatStream):
         self._current = first
         self._follow = follow
         self._left = limit
-        self._before: list[str] = []
-        self._last: QfResponse | None = None
-
-    @property
-    def _response(self) -> Any:  # type: ignore[override]
-        return self._current._response
-
-    @property
-    def _state(self) -> StreamState:  # type: ignore[override]
-        return self._current._state
-
-    @property
-    def text(self) -> str:
-        return "".join(self._before) + self._current.text
+        self._before = []
+        self._last = None
 
     async def __anext__(self) -> QfResponse:
         while True:
@@ -600,13 +606,9 @@ class ContinuedAsyncChatStream(AsyncChatStream):
                 self._last = await self._current.__anext__()
                 return self._last
             except StopAsyncIteration:
-                last = self._last
-                if self._left <= 0 or last is None or not is_truncated_chunk(last.body):
+                piece = self._next_piece()
+                if piece is None:
                     raise
-                self._left -= 1
-                piece = self._current.text
-                self._before.append(piece)
-                self._last = None
                 self._current = await self._follow(piece)
 
     async def aclose(self) -> None:
