@@ -31,6 +31,7 @@ import httpx
 
 from . import _v1, _v2
 from ._config import ApiVersion, Credentials, Settings, check_call_options
+from ._direct import SyncSender
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -55,7 +56,13 @@ from ._flow import (
 from ._logging import install_redaction, logger, redact
 from ._response import QfResponse
 from ._retry import RetryPolicy
-from ._stream import AsyncChatStream, ChatStream, ContinuedAsyncChatStream, ContinuedChatStream
+from ._stream import (
+    AsyncChatStream,
+    ChatStream,
+    ContinuedAsyncChatStream,
+    ContinuedChatStream,
+    body_of,
+)
 
 if TYPE_CHECKING:
     import asyncio
@@ -317,6 +324,7 @@ class ChatCompletion:
         self._user_client = http_client
         self._user_async_client = async_http_client
         self._client: httpx.Client | None = None
+        self._direct: SyncSender | None = None  # the default client's direct road
         # loop -> (its client, the generator that closes it when the loop shuts down)
         self._async_clients: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop,
@@ -571,32 +579,44 @@ class ChatCompletion:
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = httpx.Client()
+                    client = httpx.Client()
+                    self._direct = SyncSender(client)
+                    self._client = client
         return self._client
 
     def _send(self, action: Send) -> httpx.Response | _Received:
         client = self._sync_client()
-        request = client.build_request(
-            action.method,
-            action.url,
-            params=action.params,
-            headers=action.headers,
-            content=action.content,
-            timeout=action.timeout,
-        )
-        logger.debug("%s %s", action.method, redact(str(request.url)))
+        direct = self._direct if self._user_client is None else None
+        if logger.isEnabledFor(logging.DEBUG):
+            url = httpx.URL(action.url, params=action.params)
+            logger.debug("%s %s", action.method, redact(str(url)))
         try:
+            if direct is not None:
+                response = direct.send(
+                    action.method,
+                    action.url,
+                    action.params,
+                    action.headers,
+                    action.content,
+                    action.timeout,
+                )
+            else:
+                request = client.build_request(
+                    action.method,
+                    action.url,
+                    params=action.params,
+                    headers=action.headers,
+                    content=action.content,
+                    timeout=action.timeout,
+                )
+                response = client.send(request, stream=True)
             if action.stream:
-                return client.send(request, stream=True)
+                return response
             # The body is read piece by piece: bounded (MAX_REPLY_BYTES), and cut off at the
             # call's deadline when a peer drips it.
-            response = client.send(request, stream=True)
             try:
                 content = _read_body(
-                    response.status_code,
-                    response.headers,
-                    response.iter_bytes(),
-                    action.deadline,
+                    response.status_code, response.headers, body_of(response), action.deadline
                 )
             finally:
                 response.close()

@@ -277,16 +277,23 @@ def _transport_error(state: StreamState, exc: httpx.HTTPError) -> APIConnectionE
     return state.interrupted(f"the connection failed mid-stream ({type(exc).__name__})")
 
 
-def _body(response: httpx.Response) -> Iterator[bytes]:
-    # Without a Content-Encoding the decoded bytes are the raw ones: skip httpx's decoder and
-    # re-chunker, two generator layers per chunk.
-    if response.headers.get("content-encoding", "identity") == "identity":
+def body_of(response: httpx.Response) -> Iterator[bytes]:
+    """A response's body, decoded. Without a Content-Encoding the decoded bytes are the raw
+    ones: httpx's decoder and re-chunker (two generator layers per chunk) are skipped, unless
+    the body was read already (a transport that answers with a whole ``Response``)."""
+    if (
+        response.headers.get("content-encoding", "identity") == "identity"
+        and not response.is_stream_consumed
+    ):
         return response.iter_raw()
     return response.iter_bytes()
 
 
 def _abody(response: httpx.Response) -> AsyncIterator[bytes]:
-    if response.headers.get("content-encoding", "identity") == "identity":
+    if (
+        response.headers.get("content-encoding", "identity") == "identity"
+        and not response.is_stream_consumed
+    ):
         return response.aiter_raw()
     return response.aiter_bytes()
 
@@ -365,7 +372,7 @@ class ChatStream(_StreamBase, Iterator[QfResponse]):
             deadline,
             event_timeout,
         )
-        self._bytes = _body(response)
+        self._bytes = body_of(response)
         self._pending = deque()
 
     def _prime(self) -> ChatStream:

@@ -34,6 +34,8 @@ from httpx_aiohttp import AiohttpTransport as _HttpxAiohttpTransport
 from multidict import CIMultiDict
 from yarl import URL
 
+from ._direct import proxy_map
+
 # aiohttp error -> the httpx error httpcore raises for the same event; first match wins, so
 # subclasses come before their bases.
 _ERRORS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
@@ -153,23 +155,28 @@ class DirectSender:
     ``HTTP Request`` log line, an ``httpx.Response`` (read, unless streamed), and httpx's
     exceptions. Callers' own clients never take it."""
 
-    __slots__ = ("_client", "_headers", "_transport", "_urls")
+    __slots__ = ("_client", "_headers", "_urls")
 
-    def __init__(self, client: httpx.AsyncClient, transport: AiohttpTransport) -> None:
+    def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client
-        self._transport = transport
         self._headers = CIMultiDict(client.headers.multi_items())
-        self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[URL, str]] = {}
+        self._urls: dict[
+            tuple[str, tuple[tuple[str, str], ...]], tuple[URL, str, AiohttpTransport]
+        ] = {}
 
-    def _url(self, url: str, params: dict[str, str] | None) -> tuple[URL, str]:
+    def _url(self, url: str, params: dict[str, str] | None) -> tuple[URL, str, AiohttpTransport]:
         key = (url, tuple(params.items()) if params else ())
         made = self._urls.get(key)
         if made is None:
             if len(self._urls) > 256:  # tokens change: keep the cache small
                 self._urls.clear()
             # httpx's own encoding of the URL and its query, sent byte for byte as given.
-            text = str(httpx.URL(url, params=params))
-            made = self._urls[key] = (URL(text, encoded=True), text)
+            parsed = httpx.URL(url, params=params)
+            text = str(parsed)
+            # The pool, or the proxy the environment names for this URL, as httpx picks.
+            transport = self._client._transport_for_url(parsed)
+            assert isinstance(transport, AiohttpTransport)
+            made = self._urls[key] = (URL(text, encoded=True), text, transport)
         return made
 
     async def send(
@@ -182,13 +189,13 @@ class DirectSender:
         timeout: float,
         stream: bool,
     ) -> httpx.Response:
-        transport = self._transport
+        target, text, transport = self._url(url, params)
         session = transport.client
         if not isinstance(session, aiohttp.ClientSession):
             session = transport.client = transport.get_client()
-        target, text = self._url(url, params)
         sent = self._headers.copy()
         sent.update(headers)
+        proxy = transport.proxy
         try:
             reply = await session.request(
                 method,
@@ -199,6 +206,9 @@ class DirectSender:
                 auto_decompress=False,  # httpx's Response decodes Content-Encoding
                 compress=False,
                 timeout=transport._timeout({"connect": timeout, "read": timeout, "pool": timeout}),
+                proxy=str(proxy.url) if proxy else None,
+                proxy_auth=aiohttp.BasicAuth(*proxy.auth) if proxy and proxy.auth else None,
+                proxy_headers=proxy.headers if proxy else None,
             )
         except _TRANSLATED as exc:
             raise _translate(exc) from exc
@@ -221,11 +231,14 @@ class DirectSender:
 
 
 def new_async_client() -> tuple[httpx.AsyncClient, DirectSender]:
-    """The default async client (httpx's surface, aiohttp's engine, httpx's default limits)
-    and its direct sender."""
-    transport = AiohttpTransport()
-    client = httpx.AsyncClient(transport=transport)
-    return client, DirectSender(client, transport)
+    """The default async client (httpx's surface, aiohttp's engine, httpx's default limits,
+    the environment's proxies as ``httpx.AsyncClient()`` mounts them) and its direct sender."""
+    mounts: dict[str, httpx.AsyncBaseTransport | None] = {
+        pattern: None if proxy is None else AiohttpTransport(proxy=proxy)
+        for pattern, proxy in proxy_map().items()
+    }
+    client = httpx.AsyncClient(transport=AiohttpTransport(), mounts=mounts)
+    return client, DirectSender(client)
 
 
 async def _closer(client: httpx.AsyncClient, forget: Callable[[], None]) -> AsyncGenerator[None]:

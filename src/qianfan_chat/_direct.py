@@ -1,0 +1,112 @@
+"""The default sync client's direct road, and the environment's proxies for both default clients.
+
+httpx's client layer (``Client.build_request`` parsing the URL and its query again on every
+call, then ``send``'s auth, redirect, cookie and hook machinery) costs more CPU per call than
+the connection pool under it (issue 10's profile: with a v1 token in the query, two URL parses
+alone were a seventh of a call). :class:`SyncSender` does what ``Client.send`` does for a
+client with no auth, no cookies, no hooks and no redirects to follow, which is what the default
+client is: the client's default headers, httpx's request timeouts, the transport httpx would
+pick for the URL (its pool, or the environment's proxy), httpx's ``HTTP Request`` log line, and
+an ``httpx.Response`` whose errors are httpx's. It keeps the parsed URL of each target, so a
+call parses nothing. Callers' own clients (``http_client=``) never take it.
+
+What it leaves out, on purpose: cookies a server sets are not sent back (Qianfan's API is
+stateless; the async road never sent them either), and ``Response.elapsed`` is not set.
+
+The default clients honour the environment's proxies as ``httpx.Client()`` does
+(``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``, read when the client is made):
+:func:`proxy_map` is httpx's own reading of them, for the async client's aiohttp transports.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+_HTTPX_LOG = logging.getLogger("httpx")
+
+# Parsed targets kept per sender; a v1 token in the query changes monthly, an IAM signature is
+# in a header, so a handful is the working set. Cleared past this (never unbounded).
+_MAX_TARGETS = 256
+
+
+def proxy_map() -> dict[str, httpx.Proxy | None]:
+    """The environment's proxies as httpx's ``Client`` mounts them: URL pattern -> the proxy,
+    or None where ``NO_PROXY`` exempts it (the client's own transport then)."""
+    from httpx._utils import get_environment_proxies  # httpx's reading, not a second one
+
+    return {
+        pattern: None if url is None else httpx.Proxy(url=url)
+        for pattern, url in get_environment_proxies().items()
+    }
+
+
+def timeouts(seconds: float) -> dict[str, float]:
+    """httpx's per-request timeout extension for one number: connect, each read, each write
+    and the wait for a pooled connection (never a whole exchange)."""
+    return {"connect": seconds, "read": seconds, "write": seconds, "pool": seconds}
+
+
+class SyncSender:
+    """One request at a time straight onto the default ``httpx.Client``'s transport (see the
+    module docstring). Thread-safe as the client is: the target cache is a plain dict whose
+    races only ever parse a URL twice."""
+
+    __slots__ = ("_client", "_defaults", "_timeouts", "_urls")
+
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+        self._defaults = {k.lower(): v for k, v in client.headers.items()}
+        self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[httpx.URL, Any]] = {}
+        self._timeouts: dict[float, dict[str, float]] = {}
+
+    def _target(self, url: str, params: Mapping[str, str] | None) -> tuple[httpx.URL, Any]:
+        key = (url, tuple(params.items()) if params else ())
+        made = self._urls.get(key)
+        if made is None:
+            if len(self._urls) >= _MAX_TARGETS:
+                self._urls.clear()
+            target = httpx.URL(url, params=params)
+            # The pool, or the proxy the environment names for this URL, as Client.send picks.
+            transport = self._client._transport_for_url(target)
+            made = self._urls[key] = (target, transport)
+        return made
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        timeout: float,
+    ) -> httpx.Response:
+        """The response, open: its body is read (and the connection released) by the caller,
+        which must close it."""
+        target, transport = self._target(url, params)
+        extension = self._timeouts.get(timeout)
+        if extension is None:
+            if len(self._timeouts) >= _MAX_TARGETS:  # per-call timeouts vary
+                self._timeouts.clear()
+            extension = self._timeouts[timeout] = timeouts(timeout)
+        sent = self._defaults.copy()
+        for name, value in headers.items():
+            sent[name.lower()] = value
+        request = httpx.Request(
+            method, target, headers=sent, content=content, extensions={"timeout": extension}
+        )
+        response: httpx.Response = transport.handle_request(request)
+        response.request = request
+        if _HTTPX_LOG.isEnabledFor(logging.INFO):
+            _HTTPX_LOG.info(
+                'HTTP Request: %s %s "%s %d %s"',
+                method,
+                target,
+                response.http_version,
+                response.status_code,
+                response.reason_phrase,
+            )
+        return response
