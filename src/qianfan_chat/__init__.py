@@ -16,30 +16,38 @@ and the CLI are never imported from here.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
 
-from ._errors import (
-    APIConnectionError,
-    APIError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    CredentialsError,
-    InvalidRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-    QianfanError,
-    QuotaExceededError,
-    RateLimitError,
-    ServerError,
-    StreamInterruptedError,
-    TokenRejectedError,
-    UnknownModelError,
-)
-from ._messages import Messages, QfMessages, QfRole
-from ._response import QfRequest, QfResponse
-
+# Nothing is imported at import time, not even ``typing`` (about half of a bare import's cost
+# was typing and what it pulls in): every name loads from its module on first use, below.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
+    from ._errors import (
+        APIConnectionError,
+        APIError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        CredentialsError,
+        InvalidRequestError,
+        NotFoundError,
+        PermissionDeniedError,
+        QianfanError,
+        QuotaExceededError,
+        RateLimitError,
+        ServerError,
+        StreamInterruptedError,
+        TokenRejectedError,
+        UnknownModelError,
+    )
+    from ._messages import Messages, QfMessages, QfRole
+    from ._response import QfRequest, QfResponse
+
+    # The SDK's short names for the same classes.
+    Role = QfRole
+    Response = QfResponse
+
     from ._batch import BatchRequestFuture
     from ._batches import (
         Batch,
@@ -78,11 +86,35 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-# The SDK's short names for the same classes.
-Role = QfRole
-Response = QfResponse
-
+# name -> the module that defines it (and, for the SDK's short names, the name it has there).
+_ERRORS = (
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CredentialsError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "QianfanError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "ServerError",
+    "StreamInterruptedError",
+    "TokenRejectedError",
+    "UnknownModelError",
+)
+_ALIASES = {"Role": "QfRole", "Response": "QfResponse"}
 _LAZY = {
+    **dict.fromkeys(_ERRORS, "._errors"),
+    "Messages": "._messages",
+    "QfMessages": "._messages",
+    "QfRole": "._messages",
+    "Role": "._messages",
+    "QfRequest": "._response",
+    "QfResponse": "._response",
+    "Response": "._response",
     "AK": "._sdk",
     "SK": "._sdk",
     "AccessKey": "._sdk",
@@ -188,7 +220,7 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'qianfan_chat' has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
+    value = getattr(import_module(module, __name__), _ALIASES.get(name, name))
     globals()[name] = value
     return value
 
