@@ -323,8 +323,8 @@ class ChatCompletion:
             async_http_client, http_client = http_client, None
         self._user_client = http_client
         self._user_async_client = async_http_client
-        self._client: httpx.Client | None = None
-        self._direct: SyncSender | None = None  # the default client's direct road
+        # The default sync client and its direct road (made on the first sync call).
+        self._direct: SyncSender | None = None
         # loop -> (its client, the generator that closes it when the loop shuts down)
         self._async_clients: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop,
@@ -573,20 +573,18 @@ class ChatCompletion:
 
     # -- the sync shell ---------------------------------------------------------------------
 
-    def _sync_client(self) -> httpx.Client:
-        if self._user_client is not None:
-            return self._user_client
-        if self._client is None:
+    def _sync_sender(self) -> SyncSender:
+        direct = self._direct
+        if direct is None:
             with self._lock:
-                if self._client is None:
-                    client = httpx.Client()
-                    self._direct = SyncSender(client)
-                    self._client = client
-        return self._client
+                direct = self._direct
+                if direct is None:
+                    direct = self._direct = SyncSender(httpx.Client())
+        return direct
 
     def _send(self, action: Send) -> httpx.Response | _Received:
-        client = self._sync_client()
-        direct = self._direct if self._user_client is None else None
+        client = self._user_client
+        direct = self._sync_sender() if client is None else None
         if logger.isEnabledFor(logging.DEBUG):
             url = httpx.URL(action.url, params=action.params)
             logger.debug("%s %s", action.method, redact(str(url)))
@@ -601,6 +599,7 @@ class ChatCompletion:
                     action.timeout,
                 )
             else:
+                assert client is not None
                 request = client.build_request(
                     action.method,
                     action.url,
@@ -872,9 +871,9 @@ class ChatCompletion:
     def close(self) -> None:
         """Close the pooled connections this object opened (never a caller's client)."""
         with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()
+            direct, self._direct = self._direct, None
+        if direct is not None:
+            direct.client.close()
 
     def __enter__(self) -> ChatCompletion:
         return self

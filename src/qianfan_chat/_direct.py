@@ -55,10 +55,10 @@ class SyncSender:
     module docstring). Thread-safe as the client is: the target cache is a plain dict whose
     races only ever parse a URL twice."""
 
-    __slots__ = ("_client", "_defaults", "_timeouts", "_urls")
+    __slots__ = ("_defaults", "_timeouts", "_urls", "client")
 
     def __init__(self, client: httpx.Client) -> None:
-        self._client = client
+        self.client = client  # closed by its owner
         self._defaults = {k.lower(): v for k, v in client.headers.items()}
         self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[httpx.URL, Any]] = {}
         self._timeouts: dict[float, dict[str, float]] = {}
@@ -71,7 +71,7 @@ class SyncSender:
                 self._urls.clear()
             target = httpx.URL(url, params=params)
             # The pool, or the proxy the environment names for this URL, as Client.send picks.
-            transport = self._client._transport_for_url(target)
+            transport = self.client._transport_for_url(target)
             made = self._urls[key] = (target, transport)
         return made
 
