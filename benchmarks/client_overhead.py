@@ -16,7 +16,8 @@ too); **ours** is ``qianfan_chat.ChatCompletion``; **alternative** is Baidu's ``
 ``openai.AsyncOpenAI`` for v2 (``base_url`` the server's ``/v2``).
 
 The machine may be shared: each figure is measured in ``--rounds`` interleaved rounds (every
-client once per round, so drift hits them alike); the table shows medians with the spread
+client in each round, in ``SLICES`` alternating slices, so drift hits them alike); the table shows
+medians with the spread
 (min-max), and each ratio is the median of the per-round ratios. The goals (issue 10) are
 printed next to the figures, never asserted.
 
@@ -364,6 +365,10 @@ def openai_measures(
 # -- the run -------------------------------------------------------------------------------------
 
 COLUMNS = ("raw", "raw httpx async", "ours", "alternative")
+# Each round runs every column of a row in this many alternating slices (raw, ours, alt, raw,
+# ours, alt, ...) and averages them: on a shared machine, load that comes and goes within a
+# round then falls on every column alike instead of on whichever ran at that moment.
+SLICES = 5
 
 
 @dataclass
@@ -380,12 +385,12 @@ def rows_for(
     rows = [
         Row(
             f"{version} per_call",
-            f"{version} per call, sequential ({n} calls)",
+            f"{version} per call, sequential ({n * SLICES} calls)",
             {"raw": lambda: raw_sync(wire, n), "ours": lambda: ours_sync(chat, n)},
         ),
         Row(
             f"{version} async",
-            f"{version} async, {CONCURRENCY} in flight ({n_async} calls), per call",
+            f"{version} async, {CONCURRENCY} in flight ({n_async * SLICES} calls), per call",
             {
                 "raw": lambda: asyncio.run(raw_aiohttp_async(wire, n_async)),
                 "raw httpx async": lambda: asyncio.run(raw_httpx_async(wire, n_async)),
@@ -461,7 +466,7 @@ def main() -> None:
     rounds = 3 if args.quick else args.rounds
     if not 1 <= rounds <= 50:
         parser.error("--rounds must be in 1..50")
-    sizes = (1000 // scale, 3000 // scale, 30 // scale or 3)
+    sizes = (1000 // scale // SLICES, 3000 // scale // SLICES, max(30 // scale // SLICES, 1))
     loopback_only()
 
     # Limits far above what the run sends: Baidu's SDK throttles itself to the advertised
@@ -492,15 +497,21 @@ def main() -> None:
             cpus[row.key] = {column: [] for column in row.runs}
         for number in range(rounds):
             for row in rows:
-                for column, run in list(row.runs.items()):
-                    try:
-                        wall, cpu = run()
-                    except Exception as exc:  # report a baseline's failure, keep the others
-                        print(f"({row.key} {column} failed: {type(exc).__name__}: {exc})"[:200])
-                        del row.runs[column]
-                        walls[row.key].pop(column, None)
-                        cpus[row.key].pop(column, None)
-                        continue
+                sums: dict[str, list[float]] = {column: [0.0, 0.0] for column in row.runs}
+                for _ in range(SLICES):
+                    for column, run in list(row.runs.items()):
+                        try:
+                            wall, cpu = run()
+                        except Exception as exc:  # report a baseline's failure, keep the rest
+                            print(f"({row.key} {column} failed: {type(exc).__name__}: {exc})"[:200])
+                            del row.runs[column]
+                            sums.pop(column, None)
+                            walls[row.key].pop(column, None)
+                            cpus[row.key].pop(column, None)
+                            continue
+                        sums[column][0] += wall / SLICES
+                        sums[column][1] += cpu / SLICES
+                for column, (wall, cpu) in sums.items():
                     walls[row.key][column].append(wall)
                     cpus[row.key][column].append(cpu)
             print(f"(round {number + 1}/{rounds} done)", file=sys.stderr)
