@@ -61,6 +61,7 @@ from ._stream import (
     ChatStream,
     ContinuedAsyncChatStream,
     ContinuedChatStream,
+    abody_of,
     body_of,
 )
 
@@ -192,7 +193,7 @@ async def _capped(response: httpx.Response, deadline: float | None) -> AsyncIter
     if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
         raise _too_large(status, headers)
     size = 0
-    async for piece in response.aiter_bytes():
+    async for piece in abody_of(response):
         size += len(piece)
         if size > MAX_REPLY_BYTES:
             raise _too_large(status, headers)

@@ -317,12 +317,15 @@ def body_of(response: httpx.Response) -> Iterator[bytes]:
     return response.iter_bytes()
 
 
-def _abody(response: httpx.Response) -> AsyncIterator[bytes]:
+def abody_of(response: httpx.Response) -> AsyncIterator[bytes]:
+    """:func:`body_of` for async responses."""
     if (
         response.headers.get("content-encoding", "identity") == "identity"
         and not response.is_stream_consumed
+        and isinstance(response.stream, httpx.AsyncByteStream)
     ):
-        return response.aiter_raw()
+        response.is_stream_consumed = True
+        return aiter(response.stream)
     return response.aiter_bytes()
 
 
@@ -489,7 +492,7 @@ class AsyncChatStream(_StreamBase, AsyncIterator[QfResponse]):
             deadline,
             event_timeout,
         )
-        self._bytes = _abody(response)
+        self._bytes = abody_of(response)
         self._pending = deque()
 
     async def _prime(self) -> AsyncChatStream:
