@@ -194,7 +194,7 @@ class QianfanChatEndpoint(BaseChatModel):
     _client_args: dict[str, Any] = PrivateAttr(default_factory=dict)
     _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _environment: dict[str, str] = PrivateAttr(default_factory=_qianfan_environment)
-    _settings_cache: tuple[dict[str, Any], Settings] | None = PrivateAttr(default=None)
+    _settings_cache: tuple[tuple[Any, ...], Settings] | None = PrivateAttr(default=None)
 
     # -- construction -----------------------------------------------------------------------
 
@@ -245,16 +245,32 @@ class QianfanChatEndpoint(BaseChatModel):
         args.update((k, v) for k, v in self.init_kwargs.items() if k in _SETTINGS_ARGS)
         return args
 
+    def _fields_now(self) -> tuple[Any, ...]:
+        """What :meth:`_settings_args` reads, as it is now: compared (cheaply, several times a
+        call) against what the cached settings were made from."""
+        return (
+            self.qianfan_ak,
+            self.qianfan_sk,
+            self.api_version,
+            self.base_url,
+            self.max_retries,
+            self.request_timeout,
+            self.model_fields_set,
+            self.init_kwargs,
+        )
+
     def _settings(self) -> Settings:
-        """The resolved settings, cached on the resolver's arguments. Raises
-        :class:`qianfan_chat.InvalidRequestError` for a bad retry or timeout setting."""
-        args = self._settings_args()
+        """The resolved settings, cached on the fields they come from (made anew when one
+        changes). Raises :class:`qianfan_chat.InvalidRequestError` for a bad retry or timeout
+        setting."""
+        now = self._fields_now()
         cached = self._settings_cache
-        if cached is None or cached[0] != args:
-            cached = self._settings_cache = (
-                args,
-                Settings.resolve(**args, environ=self._environment),
-            )
+        if cached is None or cached[0] != now:
+            args = self._settings_args()
+            settings = Settings.resolve(**args, environ=self._environment)
+            # Copies of the mutable parts: a later change to them must not change the key.
+            key = (*now[:-2], frozenset(self.model_fields_set), dict(self.init_kwargs))
+            cached = self._settings_cache = (key, settings)
         return cached[1]
 
     @property
