@@ -707,9 +707,11 @@ class Budgets:
         self._limits = limits
         self.learn = learn
         self._cache: dict[tuple[str, str | None], Throttle] = {}
-        import os
+        if not redis_url:  # the SDK's settings order: set in code, the environment, .env
+            from ._config import Settings
 
-        url = redis_url or os.environ.get("QIANFAN_RATE_LIMIT_REDIS_URL") or None
+            redis_url = Settings.environment().get("QIANFAN_RATE_LIMIT_REDIS_URL")
+        url = redis_url or None
         self._redis_url = url or ""
         self._redis: Any = None
         if url is not None:

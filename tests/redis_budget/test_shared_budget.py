@@ -106,11 +106,23 @@ def test_a_client_with_a_redis_url_keeps_its_budget_there(
     assert not any(b"secret" in k for k in keys)  # a digest names the budget
 
 
-def test_env_variable_names_the_redis(
-    redis_url: str, server: LocalServer, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("where", ["environment", "get_config"])
+def test_the_settings_name_the_redis(
+    redis_url: str, server: LocalServer, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
-    monkeypatch.setenv("QIANFAN_RATE_LIMIT_REDIS_URL", redis_url)
-    chat = ChatCompletion(base_url=server.base_url, ak="k", sk="s")
+    """``QIANFAN_RATE_LIMIT_REDIS_URL`` is read as every setting is: set in code first, then
+    the environment (then ``.env``)."""
+    import qianfan_chat
+
+    monkeypatch.delenv("QIANFAN_RATE_LIMIT_REDIS_URL", raising=False)
+    if where == "environment":
+        monkeypatch.setenv("QIANFAN_RATE_LIMIT_REDIS_URL", redis_url)
+    else:
+        qianfan_chat.get_config().RATE_LIMIT_REDIS_URL = redis_url
+    try:
+        chat = ChatCompletion(base_url=server.base_url, ak="k", sk="s")
+    finally:
+        qianfan_chat.get_config().RATE_LIMIT_REDIS_URL = None
     assert chat._budgets is not None
     assert chat._budgets.shared
 
