@@ -38,7 +38,9 @@ DEFAULT_API_PREFIX = wire.V1_API_PREFIX
 # protocol-v2.md: the OpenAI base URL is https://qianfan.baidubce.com/v2
 DEFAULT_V2_PREFIX = wire.V2_PREFIX
 DEFAULT_TOKEN_LIFETIME = wire.OAUTH_LIFETIME  # 30 days, what Baidu's OAuth answers.
-DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+# A v2 request may carry images of up to 10 MB each as base64 data URLs (4/3 of their size):
+# 32 MiB takes two of them with room for the text, and still bounds a runaway client.
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 # Slowloris bounds: a request line and headers must arrive within this many seconds of the
 # connection opening (or of the previous response), a body within this many of its first part.
 DEFAULT_HEADER_TIMEOUT = 10.0
