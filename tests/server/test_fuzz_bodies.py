@@ -48,6 +48,8 @@ V2_FIELDS = [
     "presence_penalty", "stop", "max_tokens", "max_completion_tokens", "seed", "tools",
     "tool_choice", "response_format", "stream", "stream_options", "parallel_tool_calls",
     "enable_thinking", "user",
+    # protocol-v2-extensions.md: reasoning switches and web search (issue 11)
+    "thinking", "thinking_budget", "reasoning_effort", "thinking_strategy", "web_search",
 ]  # fmt: skip
 V2_MESSAGE_FIELDS = ["role", "content", "tool_calls", "tool_call_id", "name"]
 
@@ -200,12 +202,14 @@ def test_fuzz_v1_message_fields(
         max_size=2,
     ),
     stream=st.booleans(),
+    # a plain model, and models with each kind of reasoning switch (hybrid, budget)
+    model=st.sampled_from([V2_MODEL, "deepseek-v3.2", "ernie-5.1", "qwen3-8b"]),
 )
 def test_fuzz_v2_body_fields(
-    http: httpx.Client, token: str, field: str, value: Any, stream: bool
+    http: httpx.Client, token: str, field: str, value: Any, stream: bool, model: str
 ) -> None:
     body: dict[str, Any] = {
-        "model": V2_MODEL,
+        "model": model,
         "messages": [{"role": "user", "content": "你好 f"}],
         "stream": stream,
         "tool_choice": "auto",
