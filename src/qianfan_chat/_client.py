@@ -202,6 +202,29 @@ async def _capped(response: httpx.Response, deadline: float | None) -> AsyncIter
             raise deadline_error(1)
 
 
+def _log_send(action: Send) -> None:
+    if logger.isEnabledFor(logging.DEBUG):
+        url = httpx.URL(action.url, params=action.params)
+        logger.debug("%s %s", action.method, redact(str(url)))
+
+
+def _wire_args(action: Send) -> tuple[Any, ...]:
+    """What a direct sender sends: method, URL, query, headers, body, timeout."""
+    return action.method, action.url, action.params, action.headers, action.content, action.timeout
+
+
+def _build_request(client: httpx.Client | httpx.AsyncClient, action: Send) -> httpx.Request:
+    """The request for a caller's own client, built through its client layer."""
+    return client.build_request(
+        action.method,
+        action.url,
+        params=action.params,
+        headers=action.headers,
+        content=action.content,
+        timeout=action.timeout,
+    )
+
+
 def _is_event_stream(response: httpx.Response) -> bool:
     return "text/event-stream" in response.headers.get("content-type", "")
 
@@ -585,31 +608,12 @@ class ChatCompletion:
 
     def _send(self, action: Send) -> httpx.Response | _Received:
         client = self._user_client
-        direct = self._sync_sender() if client is None else None
-        if logger.isEnabledFor(logging.DEBUG):
-            url = httpx.URL(action.url, params=action.params)
-            logger.debug("%s %s", action.method, redact(str(url)))
+        _log_send(action)
         try:
-            if direct is not None:
-                response = direct.send(
-                    action.method,
-                    action.url,
-                    action.params,
-                    action.headers,
-                    action.content,
-                    action.timeout,
-                )
+            if client is None:
+                response = self._sync_sender().send(*_wire_args(action))
             else:
-                assert client is not None
-                request = client.build_request(
-                    action.method,
-                    action.url,
-                    params=action.params,
-                    headers=action.headers,
-                    content=action.content,
-                    timeout=action.timeout,
-                )
-                response = client.send(request, stream=True)
+                response = client.send(_build_request(client, action), stream=True)
             if action.stream:
                 return response
             # The body is read piece by piece: bounded (MAX_REPLY_BYTES), and cut off at the
@@ -930,33 +934,13 @@ class ChatCompletion:
 
     async def _asend(self, action: Send) -> httpx.Response | _Received:
         direct = self._direct_sender()
+        _log_send(action)
         opening: Any
-        if direct is not None:
-            if logger.isEnabledFor(logging.DEBUG):
-                url = httpx.URL(action.url, params=action.params)
-                logger.debug("%s %s", action.method, redact(str(url)))
-            # Always opened as a stream: a whole body is then read here, bounded.
-            opening = direct.send(
-                action.method,
-                action.url,
-                action.params,
-                action.headers,
-                action.content,
-                action.timeout,
-                True,
-            )
+        if direct is not None:  # always opened as a stream: a whole body is read here, bounded
+            opening = direct.send(*_wire_args(action))
         else:
             client = self._async_client()
-            request = client.build_request(
-                action.method,
-                action.url,
-                params=action.params,
-                headers=action.headers,
-                content=action.content,
-                timeout=action.timeout,
-            )
-            logger.debug("%s %s", action.method, redact(str(request.url)))
-            opening = client.send(request, stream=True)
+            opening = client.send(_build_request(client, action), stream=True)
         exchange = _aexchange(opening, action)
         import asyncio  # loaded already: this is the async path
 

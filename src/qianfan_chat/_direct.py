@@ -21,8 +21,8 @@ The default clients honour the environment's proxies as ``httpx.Client()`` does
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -31,6 +31,29 @@ _HTTPX_LOG = logging.getLogger("httpx")
 # Parsed targets kept per sender; a v1 token in the query changes monthly, an IAM signature is
 # in a header, so a handful is the working set. Cleared past this (never unbounded).
 _MAX_TARGETS = 256
+
+
+T = TypeVar("T")
+
+
+class Targets(Generic[T]):
+    """Each URL (with its query) a sender sends to, parsed once by httpx and kept as what
+    ``make`` builds from it (the URL, the transport httpx would pick for it...)."""
+
+    __slots__ = ("_made", "_make")
+
+    def __init__(self, make: Callable[[httpx.URL], T]) -> None:
+        self._make = make
+        self._made: dict[tuple[str, tuple[tuple[str, str], ...]], T] = {}
+
+    def get(self, url: str, params: Mapping[str, str] | None) -> T:
+        key = (url, tuple(params.items()) if params else ())
+        made = self._made.get(key)
+        if made is None:
+            if len(self._made) >= _MAX_TARGETS:
+                self._made.clear()
+            made = self._made[key] = self._make(httpx.URL(url, params=params))
+        return made
 
 
 def proxy_map() -> dict[str, httpx.Proxy | None]:
@@ -55,25 +78,16 @@ class SyncSender:
     module docstring). Thread-safe as the client is: the target cache is a plain dict whose
     races only ever parse a URL twice."""
 
-    __slots__ = ("_defaults", "_timeouts", "_urls", "client")
+    __slots__ = ("_defaults", "_targets", "_timeouts", "client")
 
     def __init__(self, client: httpx.Client) -> None:
         self.client = client  # closed by its owner
         self._defaults = {k.lower(): v for k, v in client.headers.items()}
-        self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[httpx.URL, Any]] = {}
+        # The pool, or the proxy the environment names for the URL, as Client.send picks.
+        self._targets: Targets[tuple[httpx.URL, Any]] = Targets(
+            lambda url: (url, client._transport_for_url(url))
+        )
         self._timeouts: dict[float, dict[str, float]] = {}
-
-    def _target(self, url: str, params: Mapping[str, str] | None) -> tuple[httpx.URL, Any]:
-        key = (url, tuple(params.items()) if params else ())
-        made = self._urls.get(key)
-        if made is None:
-            if len(self._urls) >= _MAX_TARGETS:
-                self._urls.clear()
-            target = httpx.URL(url, params=params)
-            # The pool, or the proxy the environment names for this URL, as Client.send picks.
-            transport = self.client._transport_for_url(target)
-            made = self._urls[key] = (target, transport)
-        return made
 
     def send(
         self,
@@ -86,7 +100,7 @@ class SyncSender:
     ) -> httpx.Response:
         """The response, open: its body is read (and the connection released) by the caller,
         which must close it."""
-        target, transport = self._target(url, params)
+        target, transport = self._targets.get(url, params)
         extension = self._timeouts.get(timeout)
         if extension is None:
             if len(self._timeouts) >= _MAX_TARGETS:  # per-call timeouts vary

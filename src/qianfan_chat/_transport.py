@@ -34,7 +34,7 @@ from httpx_aiohttp import AiohttpTransport as _HttpxAiohttpTransport
 from multidict import CIMultiDict
 from yarl import URL
 
-from ._direct import proxy_map
+from ._direct import Targets, proxy_map
 
 # aiohttp error -> the httpx error httpcore raises for the same event; first match wins, so
 # subclasses come before their bases.
@@ -85,6 +85,17 @@ class _Body(httpx.AsyncByteStream):
         self._response.release()
 
 
+def _proxy_options(proxy: httpx.Proxy | None) -> dict[str, Any]:
+    """aiohttp's request options for an httpx proxy (none: no proxy)."""
+    if proxy is None:
+        return {}
+    return {
+        "proxy": str(proxy.url),
+        "proxy_auth": aiohttp.BasicAuth(*proxy.auth) if proxy.auth else None,
+        "proxy_headers": proxy.headers,
+    }
+
+
 class AiohttpTransport(_HttpxAiohttpTransport):
     """httpx-aiohttp's transport with httpcore's exception mapping (see the module docstring).
     Its constructor takes httpx's transport options (``limits``, ``verify``, ``proxy``...)."""
@@ -113,7 +124,6 @@ class AiohttpTransport(_HttpxAiohttpTransport):
         except httpx.RequestNotRead:  # a streamed upload: aiohttp frames it itself
             content = request.stream
             request.headers.pop("transfer-encoding", None)
-        proxy = self.proxy
         try:
             response = await session.request(
                 request.method,
@@ -125,9 +135,7 @@ class AiohttpTransport(_HttpxAiohttpTransport):
                 compress=False,
                 timeout=self._timeout(request.extensions.get("timeout", {})),
                 server_hostname=request.extensions.get("sni_hostname"),
-                proxy=str(proxy.url) if proxy else None,
-                proxy_auth=aiohttp.BasicAuth(*proxy.auth) if proxy and proxy.auth else None,
-                proxy_headers=proxy.headers if proxy else None,
+                **_proxy_options(self.proxy),
             )
         except _TRANSLATED as exc:
             raise _translate(exc) from exc
@@ -155,29 +163,19 @@ class DirectSender:
     ``HTTP Request`` log line, an ``httpx.Response`` (read, unless streamed), and httpx's
     exceptions. Callers' own clients never take it."""
 
-    __slots__ = ("_client", "_headers", "_urls")
+    __slots__ = ("_headers", "_targets")
 
     def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
         self._headers = CIMultiDict(client.headers.multi_items())
-        self._urls: dict[
-            tuple[str, tuple[tuple[str, str], ...]], tuple[URL, str, AiohttpTransport]
-        ] = {}
 
-    def _url(self, url: str, params: dict[str, str] | None) -> tuple[URL, str, AiohttpTransport]:
-        key = (url, tuple(params.items()) if params else ())
-        made = self._urls.get(key)
-        if made is None:
-            if len(self._urls) > 256:  # tokens change: keep the cache small
-                self._urls.clear()
-            # httpx's own encoding of the URL and its query, sent byte for byte as given.
-            parsed = httpx.URL(url, params=params)
-            text = str(parsed)
-            # The pool, or the proxy the environment names for this URL, as httpx picks.
-            transport = self._client._transport_for_url(parsed)
+        def target(url: httpx.URL) -> tuple[URL, str, AiohttpTransport]:
+            # httpx's own encoding of the URL and its query, sent byte for byte as given; the
+            # pool, or the proxy the environment names for this URL, as httpx picks.
+            transport = client._transport_for_url(url)
             assert isinstance(transport, AiohttpTransport)
-            made = self._urls[key] = (URL(text, encoded=True), text, transport)
-        return made
+            return URL(str(url), encoded=True), str(url), transport
+
+        self._targets = Targets(target)
 
     async def send(
         self,
@@ -187,15 +185,14 @@ class DirectSender:
         headers: dict[str, str],
         content: bytes | None,
         timeout: float,
-        stream: bool,
     ) -> httpx.Response:
-        target, text, transport = self._url(url, params)
+        """The response, open (its body streamed): the caller reads and closes it."""
+        target, text, transport = self._targets.get(url, params)
         session = transport.client
         if not isinstance(session, aiohttp.ClientSession):
             session = transport.client = transport.get_client()
         sent = self._headers.copy()
         sent.update(headers)
-        proxy = transport.proxy
         try:
             reply = await session.request(
                 method,
@@ -206,9 +203,7 @@ class DirectSender:
                 auto_decompress=False,  # httpx's Response decodes Content-Encoding
                 compress=False,
                 timeout=transport._timeout({"connect": timeout, "read": timeout, "pool": timeout}),
-                proxy=str(proxy.url) if proxy else None,
-                proxy_auth=aiohttp.BasicAuth(*proxy.auth) if proxy and proxy.auth else None,
-                proxy_headers=proxy.headers if proxy else None,
+                **_proxy_options(transport.proxy),
             )
         except _TRANSLATED as exc:
             raise _translate(exc) from exc
@@ -216,18 +211,12 @@ class DirectSender:
             _HTTPX_LOG.info(
                 'HTTP Request: %s %s "HTTP/1.1 %d %s"', method, text, reply.status, reply.reason
             )
-        response = httpx.Response(
+        return httpx.Response(
             status_code=reply.status,
             headers=reply.raw_headers,
             stream=_Body(reply),
             extensions={"http_version": b"HTTP/1.1"},
         )
-        if not stream:
-            try:
-                await response.aread()
-            finally:
-                await response.aclose()
-        return response
 
 
 def new_async_client() -> tuple[httpx.AsyncClient, DirectSender]:
