@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from qianfan_chat.server.config import DEFAULT_MAX_BODY_BYTES
+
 from .conftest import CUSTOM, Api, user
 
 U = {"role": "user", "content": "问题"}
@@ -208,7 +210,8 @@ TOO_LARGE = {"error_code": 336001, "error_msg": "request body too large"}
 
 
 def test_body_over_default_limit(api: Api) -> None:
-    body = b'{"messages": [{"role": "user", "content": "' + b"x" * (10 * 1024 * 1024) + b'"}]}'
+    over = DEFAULT_MAX_BODY_BYTES
+    body = b'{"messages": [{"role": "user", "content": "' + b"x" * over + b'"}]}'
     response = api.chat(body)
     assert response.status_code == 413
     assert response.json() == TOO_LARGE
