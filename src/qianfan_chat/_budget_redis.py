@@ -10,9 +10,17 @@ Each process keeps its own FIFO queue (only its head asks Redis, once per check)
 processes compete through the script. Request windows are also paced, GCRA-style: admissions
 keep to a schedule of one every ``span / limit``, a late one catching up by at most two slots
 (a sliding window alone lets a full window go in one burst, and the server, queueing that
-burst, counts its tail later than Redis admitted it). The long-run rate is the same. In
-``benchmarks/batch_shared.py`` (4 processes, 2 cores) a 1,200 RPM budget reached 98 % with
-no call refused; a 1 s (QPS) window still grazes the server's: 83 %, 3 refused of ~500.
+burst, counts its tail later than Redis admitted it). The long-run rate is the same. Each
+window is also longer in Redis than nominal (2 %, and at least 40 ms: :data:`SLACK`), for
+the delay between Redis admitting a call and the server counting it. In
+``benchmarks/batch_shared.py`` (4 processes x 2 threads, 2 cores; ``python
+benchmarks/batch_shared.py``, Dec 2026, two runs) a 40 QPS budget reached 96.3 % with no
+call refused (41 counted calls arrived at least 1 s + 22 ms, and 1 s + 8 ms, apart), and
+1,200 RPM 98.2 % with none refused. With the 2 % alone a 1 s window left 20 ms: the first
+calls (the processes start together) took up to 27 ms longer to be counted than the calls
+40 later, and 2 of 5 runs of its 40 QPS case had refusals (3 at 1.02 s; 1 at 6.8 s; the
+benchmark itself then gave 98.3 %, none refused, but 1 s + 4 ms); a refusal pauses every
+process, and 3 of them had taken QPS to 83 %.
 
 Each process passes the limits in force for it (its explicit ones, learned ones, scaled down
 after refusals), and a pause after a refusal is written to Redis, so every process waits for
@@ -32,11 +40,24 @@ from typing import Any
 
 from ._throttle import MINUTE, SECOND, _Budget
 
-# Every window is this much longer in Redis than nominal: an admission reaches the server a
-# network hop (and, for another host, a clock) later, and N processes' requests arrive in
-# a different order than Redis admitted them; 2 % keeps a full budget from grazing the
-# server's own window (the local server refused 1 in 16 without it), within 5 % of the limit.
+# Every window is longer in Redis than nominal, because the server counts a call when it
+# arrives, a varying delay after Redis admitted it (the Redis round trip, the thread's turn on
+# a CPU, the network, the server's own queue): call ``j`` is refused when the call ``limit``
+# admissions before it took longer to be counted, by more than that extra length. Redis
+# spaces those two at least ``nominal + extra`` apart. 2 % covers that for a minute (1.2 s),
+# but of a second it is only 20 ms, and in ``benchmarks/batch_shared.py`` (4 processes x 2
+# threads, 2 cores) the delays of calls 40 apart differed by up to 23 ms once running (the
+# largest in each of 10 runs of its 40 QPS case: 13 to 23 ms) and by up to 44 ms for the
+# first calls (the processes start together), so a window is at least SLACK longer. The cost
+# is the rate, ``limit`` per ``nominal + extra``: 96 % of the limit for 1 s, 98 % for a minute.
 MARGIN = 1.02
+SLACK = 0.04
+
+
+def redis_span(span: float) -> float:
+    """The length in Redis of a window of ``span`` seconds: 2 % longer, at least SLACK."""
+    return max(span * MARGIN, span + SLACK)
+
 
 INSTALL = "the Redis rate-limit budget needs redis-py: pip install 'qianfan-chat[redis]'"
 
@@ -210,15 +231,15 @@ class RedisBudget(_Budget):
         qps, span = 0.0, SECOND
         if self._qps is not None:
             qps, span = (self._qps, SECOND) if self._qps >= 1 else (1.0, SECOND / self._qps)
-        limits = [qps, span * MARGIN, self._rpm or 0, self._tpm or 0]
-        args = [*limits, max(0, tokens), max(0.0, pause), MINUTE * MARGIN]
+        limits = [qps, redis_span(span), self._rpm or 0, self._tpm or 0]
+        args = [*limits, max(0, tokens), max(0.0, pause), redis_span(MINUTE)]
         return float(self._take(keys=self._keys, args=args))
 
     def correct(self, now: float, delta: int) -> None:
         if self._tpm is None or delta == 0:
             return
         keys = [self._keys[2], self._keys[3], self._keys[5]]
-        self._correct(keys=keys, args=[delta, MINUTE * MARGIN])
+        self._correct(keys=keys, args=[delta, redis_span(MINUTE)])
 
 
 def budget_factory(client: Any, name: str) -> Any:

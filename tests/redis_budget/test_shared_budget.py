@@ -30,8 +30,8 @@ def most_in_window(times: Sequence[float], span: float) -> int:
 def test_request_window(redis_url: str) -> None:
     budget = RedisBudget(connect(redis_url), "w", 5, None, None)
     assert [budget.take(0, 0) for _ in range(3)] == [0.0] * 3  # 2 slots of catch-up
-    wait = budget.take(0, 0)  # then paced: one every 1.02 s / 5
-    assert 0.15 < wait <= 0.205
+    wait = budget.take(0, 0)  # then paced: one every 1.04 s / 5
+    assert 0.15 < wait <= 0.21
     time.sleep(wait)
     assert budget.take(0, 0) == 0.0
 
@@ -64,7 +64,7 @@ def test_processes_stay_within_one_limit_together(redis_url: str) -> None:
             for _ in range(procs)
         ]
         stamps = [t for f in futures for t in f.result(timeout=30)]
-    # Stamped after each admission, so a few ms of jitter: the budget's 2 % margin covers it.
+    # Stamped after each admission, so a few ms of jitter: the budget's margin covers it.
     assert most_in_window(stamps, 1.0) <= qps
     # Together they use the whole budget (not N times less): 2 s of 10 a second.
     assert len(stamps) >= qps * seconds - 1
