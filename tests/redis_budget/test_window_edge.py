@@ -5,8 +5,9 @@ The server counts a call when it arrives, a varying delay after Redis admitted i
 delays differ (up to 23 ms for calls 40 apart once running, 44 ms for the first calls,
 with 4 processes on 2 cores: the figures in ``_budget_redis``). A 2 % margin left 20 ms of a
 1 s window, and ``benchmarks/batch_shared.py`` was refused. The times are read from the
-budget's own window in Redis (when it counts each call), so the spacing asserted is the one
-the script decided, whatever the takers' threads were doing.
+budget's own window in Redis (when it counts each call: its admission, COLD later in the
+first window), so the spacing asserted is the one the script decided, whatever the takers'
+threads were doing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from collections.abc import Sequence
 
 import pytest
 
-from qianfan_chat._budget_redis import SLACK, budget_factory, connect, redis_span
+from qianfan_chat._budget_redis import (
+    COLD,
+    LATE,
+    SLACK,
+    RedisBudget,
+    budget_factory,
+    connect,
+    redis_span,
+)
 from qianfan_chat._throttle import Throttle
 
 SPREAD = 0.023  # the largest difference measured between the delays of calls 40 apart
@@ -88,3 +97,51 @@ def test_admissions_leave_room_for_the_delay_to_the_server(
     # ... and the budget is used: 95 % of the limit on the whole.
     rate = (len(stamps) - 1) / (stamps[-1] - stamps[0])
     assert rate >= 0.95 * qps
+
+
+def redis_time(client: object) -> float:
+    seconds, micros = client.time()  # type: ignore[attr-defined]
+    return float(seconds) + micros / 1e6
+
+
+def test_the_first_window_counts_its_calls_later(redis_url: str) -> None:
+    client = connect(redis_url)
+    budget = RedisBudget(client, "cold", 3, None, None)
+    key = "qianfan:rl:{cold}:second"
+    before = redis_time(client)
+    assert [budget.take(0, 0) for _ in range(3)] == [0.0] * 3
+    after = redis_time(client)
+    stamps = [score for _, score in client.zrange(key, 0, -1, withscores=True)]
+    assert len(stamps) == 3
+    assert all(before + COLD <= t <= after + COLD for t in stamps)  # counted COLD later ...
+    wait = budget.take(0, 0)  # ... so the 4th waits for the first to expire, COLD later
+    span = redis_span(1.0)
+    assert span + COLD - 0.1 < wait <= span + COLD
+    time.sleep(wait)
+    before = redis_time(client)
+    assert budget.take(0, 0) == 0.0
+    after = redis_time(client)
+    newest = client.zrange(key, -1, -1, withscores=True)[0][1]
+    assert before <= newest <= after  # the next window counts its calls when admitted
+    client.close()
+
+
+@pytest.mark.parametrize(("late", "counted_later"), [(0.0, False), (LATE / 2, False), (0.05, True)])
+def test_a_call_checked_late_counts_later(redis_url: str, late: float, counted_later: bool) -> None:
+    """A head that checks ``late`` seconds after the wait it was given (its own clock: the
+    ``now`` passed) is counted COLD later: its host stalled, and so may its call."""
+    client = connect(redis_url)
+    budget = RedisBudget(client, "late", 5, None, None)
+    key = "qianfan:rl:{late}:second"
+    client.set(key + ":cold", "0")  # past the first window (whose calls all count later)
+    client.set(key + ":tat", str(redis_time(client)))  # ... and on schedule
+    while (wait := budget.take(0.0, 0)) == 0.0:  # the catch-up slots, then a wait
+        pass
+    time.sleep(wait + 0.001)
+    before = redis_time(client)
+    assert budget.take(wait + late, 0) == 0.0
+    after = redis_time(client)
+    newest = client.zrange(key, -1, -1, withscores=True)[0][1]
+    shift = COLD if counted_later else 0.0
+    assert before + shift <= newest <= after + shift
+    client.close()
