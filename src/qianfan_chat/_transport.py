@@ -160,7 +160,7 @@ class DirectSender:
     cookie machinery), which cost more CPU per call than aiohttp itself (issue 10). It does
     what ``AsyncClient.send`` does for a client with no auth, no cookies, no hooks and no
     redirects to follow: the client's default headers, the request's timeouts, httpx's
-    ``HTTP Request`` log line, an ``httpx.Response`` (read, unless streamed), and httpx's
+    ``HTTP Request`` log line, an open ``httpx.Response`` (its body streamed), and httpx's
     exceptions. Callers' own clients never take it."""
 
     __slots__ = ("_headers", "_targets")
