@@ -231,6 +231,21 @@ class Settings:
         )
 
     @classmethod
+    def version_of(
+        cls,
+        *,
+        version: int | str | None = None,
+        environ: Mapping[str, str] | None = None,
+        **credentials: str | None,
+    ) -> ApiVersion:
+        """The version :meth:`resolve` chooses for these credentials (its ``ak``, ``sk``,
+        ``access_token``, ``access_key``, ``secret_key``, ``api_key``), from them alone: the
+        other settings are neither read nor checked. Raises :class:`InvalidRequestError` for
+        a bad version only."""
+        env = cls.environment() if environ is None else environ
+        return _version(version, Credentials.resolve(**credentials, environ=env))
+
+    @classmethod
     def resolve(
         cls,
         *,

@@ -20,7 +20,7 @@ from langchain_core.messages import (
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
-from qianfan_chat import BadRequestError, CredentialsError
+from qianfan_chat import BadRequestError, CredentialsError, InvalidRequestError
 from qianfan_chat._protocol.tokens import estimate_tokens
 from qianfan_chat.langchain import QianfanChatEndpoint
 from qianfan_chat.server import LocalServer, ServerConfig
@@ -516,6 +516,23 @@ def test_api_version_choice(
     for name in env:
         monkeypatch.delenv(name)
     assert chat.resolved_api_version == version  # the environment as it was at construction
+
+
+@pytest.mark.parametrize(
+    ("env", "kwargs", "version"), [pytest.param(*v[1:], id=v[0]) for v in VERSIONS]
+)
+@pytest.mark.filterwarnings("ignore:secret_key is a v1 App Secret Key")
+def test_a_bad_call_option_leaves_the_version_known(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], kwargs: dict[str, Any], version: str
+) -> None:
+    """A bad retry setting is an error of the first call, not of the model: the version
+    (``Settings.version_of``: the credentials alone) is chosen all the same."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    chat = QianfanChatEndpoint(**kwargs, max_retries=-1)
+    assert chat.resolved_api_version == version
+    with pytest.raises(InvalidRequestError, match="retry_count"):
+        chat.invoke("hi")
 
 
 async def test_credentials_from_environment(

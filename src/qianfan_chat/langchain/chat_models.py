@@ -75,8 +75,8 @@ _SETTINGS_ARGS = frozenset(
     }
 )
 _CLIENT_ARGS = frozenset({"api_path", "http_client", "async_http_client"})
-# Call options valid whatever the model's are: the version depends on the credentials alone.
-_NEUTRAL_OPTIONS = {"retry_count": 0, "request_timeout": 1.0, "backoff_factor": 0.0}
+# What the version depends on (Settings.version_of): the credentials and an explicit version.
+_VERSION_ARGS = ("ak", "sk", "access_token", "access_key", "secret_key", "api_key", "version")
 
 
 def _qianfan_environment() -> dict[str, str]:
@@ -281,8 +281,9 @@ class QianfanChatEndpoint(BaseChatModel):
         except InvalidRequestError:
             # A bad retry or timeout setting stays an error of the first call (the client's);
             # the version, which depends on the credentials alone, is known all the same.
-            args = {**self._settings_args(), **_NEUTRAL_OPTIONS}
-            version = Settings.resolve(**args, environ=self._environment).version
+            args = self._settings_args()
+            named = {k: args[k] for k in _VERSION_ARGS if k in args}
+            version = Settings.version_of(**named, environ=self._environment)
         return _DIALECTS[version]
 
     @property
