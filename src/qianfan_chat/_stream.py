@@ -330,9 +330,38 @@ def abody_of(response: httpx.Response) -> AsyncIterator[bytes]:
 
 
 class _StreamBase:
+    """What the sync and async streams share: the response, its decoding state, the chunks
+    decoded but not yet taken; each reads the body its own way (``_body``)."""
+
     _response: Any
     _state: StreamState
     _pending: deque[QfResponse]
+    _bytes: Any  # the body's pieces: an iterator (sync) or an async iterator
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        statistic: dict[str, Any],
+        version: ApiVersion,
+        merge_usage: bool = False,
+        deadline: float | None = None,
+        event_timeout: float | None = None,
+    ) -> None:
+        self._response = response
+        self._state = StreamState(
+            response.status_code,
+            response.headers,
+            statistic,
+            version,
+            merge_usage,
+            deadline,
+            event_timeout,
+        )
+        self._bytes = self._body(response)
+        self._pending = deque()
+
+    def _body(self, response: httpx.Response) -> Any:
+        raise NotImplementedError
 
     @property
     def text(self) -> str:
@@ -384,27 +413,8 @@ class _StreamBase:
 class ChatStream(_StreamBase, Iterator[QfResponse]):
     """A sync stream of chunks. Use it in a ``with`` block, or iterate it to the end."""
 
-    def __init__(
-        self,
-        response: httpx.Response,
-        statistic: dict[str, Any],
-        version: ApiVersion,
-        merge_usage: bool = False,
-        deadline: float | None = None,
-        event_timeout: float | None = None,
-    ) -> None:
-        self._response = response
-        self._state = StreamState(
-            response.status_code,
-            response.headers,
-            statistic,
-            version,
-            merge_usage,
-            deadline,
-            event_timeout,
-        )
-        self._bytes = body_of(response)
-        self._pending = deque()
+    def _body(self, response: httpx.Response) -> Iterator[bytes]:
+        return body_of(response)
 
     def _prime(self) -> ChatStream:
         """Read up to the first chunk so an early error can still be retried."""
@@ -473,27 +483,8 @@ class ChatStream(_StreamBase, Iterator[QfResponse]):
 class AsyncChatStream(_StreamBase, AsyncIterator[QfResponse]):
     """An async stream of chunks. Use it in an ``async with`` block, or iterate to the end."""
 
-    def __init__(
-        self,
-        response: httpx.Response,
-        statistic: dict[str, Any],
-        version: ApiVersion,
-        merge_usage: bool = False,
-        deadline: float | None = None,
-        event_timeout: float | None = None,
-    ) -> None:
-        self._response = response
-        self._state = StreamState(
-            response.status_code,
-            response.headers,
-            statistic,
-            version,
-            merge_usage,
-            deadline,
-            event_timeout,
-        )
-        self._bytes = abody_of(response)
-        self._pending = deque()
+    def _body(self, response: httpx.Response) -> AsyncIterator[bytes]:
+        return abody_of(response)
 
     async def _prime(self) -> AsyncChatStream:
         try:
