@@ -20,9 +20,9 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 import click
 
@@ -50,6 +50,9 @@ def read_items(source: TextIO) -> list[engine.Item]:
         if item is not None:
             found.append(item)
     return found
+
+
+T = TypeVar("T")
 
 
 def _v2_client(base_url: str | None) -> ChatCompletion:
@@ -286,6 +289,16 @@ def _fail(exc: QianfanError) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
+def _on_v2(base_url: str | None, operation: Callable[[ChatCompletion], T]) -> T:
+    """``operation`` on a v2 client made for this command; an API error is the command's
+    error message."""
+    with _v2_client(base_url) as client:
+        try:
+            return operation(client)
+        except QianfanError as exc:
+            raise _fail(exc) from exc
+
+
 @batch.command()
 @click.argument("input_file", metavar="INPUT.jsonl", type=click.File("r", encoding="utf-8"))
 @click.option("--model", "-m", default=None, help="The v2 model of every line.")
@@ -335,11 +348,7 @@ def submit(
 @_base_url
 def status(batch_id: str, base_url: str | None) -> None:
     """Print batch ID as JSON (status, request_counts, file ids, timestamps)."""
-    with _v2_client(base_url) as client:
-        try:
-            found = client.batches.get(batch_id)
-        except QianfanError as exc:
-            raise _fail(exc) from exc
+    found = _on_v2(base_url, lambda client: client.batches.get(batch_id))
     click.echo(json.dumps(found.raw, ensure_ascii=False, indent=2))
 
 
@@ -352,11 +361,7 @@ def status(batch_id: str, base_url: str | None) -> None:
 def results(batch_id: str, output: TextIO, base_url: str | None) -> None:
     """Write batch ID's results, one JSON line per input line in input order (the lines
     `batch run` writes); the exit code is 1 if any failed."""
-    with _v2_client(base_url) as client:
-        try:
-            lines = client.batches.results(batch_id)
-        except QianfanError as exc:
-            raise _fail(exc) from exc
+    lines = _on_v2(base_url, lambda client: client.batches.results(batch_id))
     failed = 0
     for line in lines:
         if line.ok:
@@ -377,11 +382,7 @@ def results(batch_id: str, output: TextIO, base_url: str | None) -> None:
 @_base_url
 def cancel(batch_id: str, base_url: str | None) -> None:
     """Stop batch ID (Stopping, then Stopped); print its status."""
-    with _v2_client(base_url) as client:
-        try:
-            found = client.batches.cancel(batch_id)
-        except QianfanError as exc:
-            raise _fail(exc) from exc
+    found = _on_v2(base_url, lambda client: client.batches.cancel(batch_id))
     click.echo(f"{found.id} {found.status}")
 
 
@@ -390,11 +391,7 @@ def cancel(batch_id: str, base_url: str | None) -> None:
 @_base_url
 def list_(limit: int | None, base_url: str | None) -> None:
     """List batch jobs, newest first: id, status, done/total, model."""
-    with _v2_client(base_url) as client:
-        try:
-            found = client.batches.list(limit=limit)
-        except QianfanError as exc:
-            raise _fail(exc) from exc
+    found = _on_v2(base_url, lambda client: client.batches.list(limit=limit))
     for job in found:
         counts = job.request_counts
         click.echo(f"{job.id}\t{job.status}\t{counts.done}/{counts.total}\t{job.model or ''}")
