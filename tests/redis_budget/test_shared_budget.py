@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
@@ -15,16 +14,7 @@ from qianfan_chat._throttle import Throttle
 from qianfan_chat.server import LocalServer
 
 from . import workers
-
-
-def most_in_window(times: Sequence[float], span: float) -> int:
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= span:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
+from .workers import most_in_window
 
 
 def test_request_window(redis_url: str) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
 
 import pytest
 
@@ -29,17 +28,9 @@ from qianfan_chat._budget_redis import (
 )
 from qianfan_chat._throttle import Throttle
 
+from .workers import most_in_window
+
 SPREAD = 0.023  # the largest difference measured between the delays of calls 40 apart
-
-
-def most_in_window(times: Sequence[float], span: float) -> int:
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= span:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 @pytest.mark.parametrize(

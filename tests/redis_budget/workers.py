@@ -1,9 +1,22 @@
-"""What each worker process runs in the shared-budget tests (importable by a spawned child)."""
+"""What each worker process runs in the shared-budget tests (importable by a spawned child),
+and how the tests count what they admitted."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
+
+
+def most_in_window(times: Sequence[float], span: float) -> int:
+    """The most of ``times`` that fall in any window ``span`` long."""
+    times = sorted(times)
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] >= span:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
 
 
 def acquire_for(redis_url: str, name: str, qps: float, seconds: float, start: float) -> list[float]:
