@@ -284,10 +284,10 @@ def _metadata(
     return meta
 
 
-def _parsed_calls(raw: Any, reply_id: str | None) -> tuple[list[Any], list[Any]]:
-    """``(tool calls, invalid tool calls)`` from a reply message's ``tool_calls``."""
-    calls: list[Any] = []
-    invalid: list[Any] = []
+def _call_parts(raw: Any, reply_id: str | None) -> list[tuple[str, str, str]]:
+    """``(id, name, arguments as a JSON string)`` of each well-formed entry of a reply
+    message's ``tool_calls``; an entry without an id gets :func:`tool_call_id`'s."""
+    calls: list[tuple[str, str, str]] = []
     for index, item in enumerate(raw if isinstance(raw, list) else ()):
         if not isinstance(item, Mapping):
             continue
@@ -298,6 +298,15 @@ def _parsed_calls(raw: Any, reply_id: str | None) -> tuple[list[Any], list[Any]]
         if not isinstance(arguments, str):
             arguments = json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
         call_id = str(item.get("id") or "") or tool_call_id(reply_id, index, name, arguments)
+        calls.append((call_id, name, arguments))
+    return calls
+
+
+def _parsed_calls(raw: Any, reply_id: str | None) -> tuple[list[Any], list[Any]]:
+    """``(tool calls, invalid tool calls)`` from a reply message's ``tool_calls``."""
+    calls: list[Any] = []
+    invalid: list[Any] = []
+    for call_id, name, arguments in _call_parts(raw, reply_id):
         try:
             args = json.loads(arguments) if arguments.strip() else {}
         except ValueError as exc:
@@ -376,18 +385,8 @@ def community_kwargs_v2(body: Mapping[str, Any], request_id: str | None = None) 
     choice = _first_choice(body)
     message = choice.get("message")
     raw = message.get("tool_calls") if isinstance(message, Mapping) else None
-    calls: list[tuple[str, str, str]] = []
-    for index, item in enumerate(raw if isinstance(raw, list) else ()):
-        if not isinstance(item, Mapping):
-            continue
-        function = item.get("function")
-        function = function if isinstance(function, Mapping) else {}
-        name = str(function.get("name") or "")
-        arguments = function.get("arguments")
-        if not isinstance(arguments, str):  # as _parsed_calls reads it, so the ids agree
-            arguments = json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
-        call_id = str(item.get("id") or "") or tool_call_id(reply_id, index, name, arguments)
-        calls.append((call_id, name, arguments))
+    # read as _parsed_calls reads them, so the ids agree
+    calls = _call_parts(raw, reply_id)
     return _community(body, choice.get("finish_reason"), _wire_calls(calls), request_id)
 
 
