@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from qianfan_chat._protocol import wire
 from qianfan_chat._protocol.rules_v1 import truncate_history
 from qianfan_chat.server import LocalServer, ServerConfig
 from qianfan_chat.server.auth import MAX_ISSUED, ApiKeyStore, TokenStore
@@ -428,11 +429,12 @@ def test_admin_requests_mask_secrets_unless_asked(serve: Any) -> None:
         }
         token = api.client.post(api.server.url("/oauth/2.0/token"), params=params).json()
         api.chat({"messages": user("hi")}, token=token["access_token"])
-        api.client.post(
-            api.server.v2_chat_url,
-            json={"model": V2_MODEL, "messages": user("hi")},
-            headers={"Authorization": "Bearer bce-v3/ALTAK-secretkey/abcdef"},
-        )
+        bearer = {"Authorization": "Bearer bce-v3/ALTAK-secretkey/abcdef"}
+        body = {"model": V2_MODEL, "messages": user("hi")}
+        api.client.post(api.server.v2_chat_url, json=body, headers=bearer)
+        # every v2 route logs the bearer key as the credential it is
+        for path in (wire.V2_MODELS_PATH, wire.V2_FILES_PATH, wire.V2_BATCHES_PATH):
+            assert api.client.get(api.server.url(path), headers=bearer).status_code == 200
         text = _admin(api, "GET", "requests").text
         secrets = ("the-sk", token["access_token"], "bce-v3/ALTAK-secretkey/abcdef")
         assert all((s in text) == log_secrets for s in secrets), text

@@ -243,14 +243,8 @@ async def handle_batch_api(app: V2App, ex: Exchange) -> bool:
         (state.v2_batches_path, _handle_batches),
     ):
         if path == prefix or path.startswith(prefix + "/"):
-            key = bearer_key(ex.header(_AUTHORIZATION))
-            refused = app._auth_error(ex, key)
-            if refused is not None:
-                row = V2_ERRORS[refused]
-                await send_v2_error(ex, row.status, refused, row.message, row.type)
-                return True
-            ex.entry.key = key
-            await handler(app, ex, path[len(prefix) :])
+            if await app.authorize(ex, bearer_key(ex.header(_AUTHORIZATION))):
+                await handler(app, ex, path[len(prefix) :])
             return True
     return False
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._protocol import wire
-from .._protocol.codes import V2_ERRORS
 from .._protocol.models_v2 import DEFAULT_CONTEXT_TOKENS, V2_MODEL_SPECS, catalogue_entry
 from .auth import bearer_key
 from .files import send_v2_error
@@ -72,14 +71,8 @@ async def handle_models(app: V2App, ex: Exchange) -> bool:
     path = ex.path
     if path != prefix and not path.startswith(prefix + "/"):
         return False
-    key = bearer_key(ex.header(_AUTHORIZATION))
-    refused = app._auth_error(ex, key)
-    if refused is not None:
-        row = V2_ERRORS[refused]
-        await send_v2_error(ex, row.status, refused, row.message, row.type)
+    if not await app.authorize(ex, bearer_key(ex.header(_AUTHORIZATION))):
         return True
-    ex.entry.key = key
-    ex.entry.key_secret = True
     if ex.method != "GET":
         await send_v2_error(ex, 405, "method_not_supported", "Only GET is supported")
         return True

@@ -184,6 +184,17 @@ class V2App(RouteApp):
     def expire(self, credential: str) -> None:
         self.state.api_keys.expire(credential)
 
+    async def authorize(self, ex: Exchange, key: str) -> bool:
+        """Check the Bearer ``key`` of ``ex``, for every v2 route: True when it may call (the
+        key is then logged, as the credential it is: masked), else its 401 is sent."""
+        refused = self._auth_error(ex, key)
+        if refused is not None:
+            await send_error(ex, refused)
+            return False
+        ex.entry.key = key
+        ex.entry.key_secret = True  # a bearer key is a credential
+        return True
+
     def _auth_error(self, ex: Exchange, key: str) -> str | None:
         """The 401 code refusing this caller, or None."""
         state = self.state
@@ -236,12 +247,8 @@ class V2App(RouteApp):
                 return
             if fault is not None and fault.kind == "stream_cut":
                 cut = fault
-        refused = self._auth_error(ex, key)
-        if refused is not None:
-            await send_error(ex, refused)
+        if not await self.authorize(ex, key):
             return
-        ex.entry.key = key
-        ex.entry.key_secret = True  # a bearer key is a credential
         if not is_dict:
             await send_error(ex, "malformed_json")
             return
