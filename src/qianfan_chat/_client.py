@@ -208,11 +208,6 @@ def _log_send(action: Send) -> None:
         logger.debug("%s %s", action.method, redact(str(url)))
 
 
-def _wire_args(action: Send) -> tuple[Any, ...]:
-    """What a direct sender sends: method, URL, query, headers, body, timeout."""
-    return action.method, action.url, action.params, action.headers, action.content, action.timeout
-
-
 def _build_request(client: httpx.Client | httpx.AsyncClient, action: Send) -> httpx.Request:
     """The request for a caller's own client, built through its client layer."""
     return client.build_request(
@@ -611,7 +606,7 @@ class ChatCompletion:
         _log_send(action)
         try:
             if client is None:
-                response = self._sync_sender().send(*_wire_args(action))
+                response = self._sync_sender().send(action)
             else:
                 response = client.send(_build_request(client, action), stream=True)
             if action.stream:
@@ -937,7 +932,7 @@ class ChatCompletion:
         _log_send(action)
         opening: Any
         if direct is not None:  # always opened as a stream: a whole body is read here, bounded
-            opening = direct.send(*_wire_args(action))
+            opening = direct.send(action)
         else:
             client = self._async_client()
             opening = client.send(_build_request(client, action), stream=True)

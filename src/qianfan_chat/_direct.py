@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
+
+if TYPE_CHECKING:
+    from ._flow import Send
 
 _HTTPX_LOG = logging.getLogger("httpx")
 
@@ -67,18 +70,12 @@ def proxy_map() -> dict[str, httpx.Proxy | None]:
     }
 
 
-def timeouts(seconds: float) -> dict[str, float]:
-    """httpx's per-request timeout extension for one number: connect, each read, each write
-    and the wait for a pooled connection (never a whole exchange)."""
-    return {"connect": seconds, "read": seconds, "write": seconds, "pool": seconds}
-
-
 class SyncSender:
     """One request at a time straight onto the default ``httpx.Client``'s transport (see the
     module docstring). Thread-safe as the client is: the target cache is a plain dict whose
     races only ever parse a URL twice."""
 
-    __slots__ = ("_defaults", "_targets", "_timeouts", "client")
+    __slots__ = ("_defaults", "_targets", "client")
 
     def __init__(self, client: httpx.Client) -> None:
         self.client = client  # closed by its owner
@@ -87,37 +84,31 @@ class SyncSender:
         self._targets: Targets[tuple[httpx.URL, Any]] = Targets(
             lambda url: (url, client._transport_for_url(url))
         )
-        self._timeouts: dict[float, dict[str, float]] = {}
 
-    def send(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, str] | None,
-        headers: Mapping[str, str],
-        content: bytes | None,
-        timeout: float,
-    ) -> httpx.Response:
-        """The response, open: its body is read (and the connection released) by the caller,
-        which must close it."""
-        target, transport = self._targets.get(url, params)
-        extension = self._timeouts.get(timeout)
-        if extension is None:
-            if len(self._timeouts) >= _MAX_TARGETS:  # per-call timeouts vary
-                self._timeouts.clear()
-            extension = self._timeouts[timeout] = timeouts(timeout)
+    def send(self, action: Send) -> httpx.Response:
+        """The response to ``action``, open: its body is read (and the connection released)
+        by the caller, which must close it."""
+        target, transport = self._targets.get(action.url, action.params)
+        # httpx's timeout extension: connect, each read, each write, the wait for a pooled
+        # connection (never a whole exchange).
+        t = action.timeout
+        timeout = {"connect": t, "read": t, "write": t, "pool": t}
         sent = self._defaults.copy()
-        for name, value in headers.items():
+        for name, value in action.headers.items():
             sent[name.lower()] = value
         request = httpx.Request(
-            method, target, headers=sent, content=content, extensions={"timeout": extension}
+            action.method,
+            target,
+            headers=sent,
+            content=action.content,
+            extensions={"timeout": timeout},
         )
         response: httpx.Response = transport.handle_request(request)
         response.request = request
         if _HTTPX_LOG.isEnabledFor(logging.INFO):
             _HTTPX_LOG.info(
                 'HTTP Request: %s %s "%s %d %s"',
-                method,
+                action.method,
                 target,
                 response.http_version,
                 response.status_code,

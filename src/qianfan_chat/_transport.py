@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import httpx
@@ -35,6 +35,9 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from ._direct import Targets, proxy_map
+
+if TYPE_CHECKING:
+    from ._flow import Send
 
 # aiohttp error -> the httpx error httpcore raises for the same event; first match wins, so
 # subclasses come before their bases.
@@ -177,28 +180,22 @@ class DirectSender:
 
         self._targets = Targets(target)
 
-    async def send(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, str] | None,
-        headers: dict[str, str],
-        content: bytes | None,
-        timeout: float,
-    ) -> httpx.Response:
-        """The response, open (its body streamed): the caller reads and closes it."""
-        target, text, transport = self._targets.get(url, params)
+    async def send(self, action: Send) -> httpx.Response:
+        """The response to ``action``, open (its body streamed): the caller reads and closes
+        it."""
+        target, text, transport = self._targets.get(action.url, action.params)
+        method, timeout = action.method, action.timeout
         session = transport.client
         if not isinstance(session, aiohttp.ClientSession):
             session = transport.client = transport.get_client()
         sent = self._headers.copy()
-        sent.update(headers)
+        sent.update(action.headers)
         try:
             reply = await session.request(
                 method,
                 target,
                 headers=sent,
-                data=content or None,
+                data=action.content or None,
                 allow_redirects=False,
                 auto_decompress=False,  # httpx's Response decodes Content-Encoding
                 compress=False,
